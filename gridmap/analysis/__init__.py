@@ -1,0 +1,1 @@
+"""Arrays and GeoDataFrames in, results out: bulk location, later density and coverage."""

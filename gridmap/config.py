@@ -1,0 +1,149 @@
+"""Settings: read once from GRIDMAP_* environment variables into one immutable object."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from gridmap.domain.levels import DEFAULT_LEVELS_SPEC, Hierarchy
+from gridmap.errors import ConfigError
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number <= 0:
+        raise ValueError("must be a positive whole number")
+    return number
+
+
+def _non_negative_float(value: str) -> float:
+    number = float(value)
+    if not number >= 0:  # also rejects NaN
+        raise ValueError("must be a number >= 0")
+    return number
+
+
+def _lang(value: str) -> str:
+    if value not in ("en", "zh-CN"):
+        raise ValueError("must be en or zh-CN")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting gridmap reads; the README's table is generated from ``describe()``.
+
+    Each field's metadata carries the environment variable, its parser and its documentation.
+    """
+
+    database_url: str = field(
+        default="postgresql://postgres@localhost:5432/gridmap",
+        metadata={"env": "GRIDMAP_DATABASE_URL", "doc": "PostgreSQL/PostGIS connection URL"},
+    )
+    levels: Hierarchy = field(
+        default_factory=lambda: Hierarchy.parse(DEFAULT_LEVELS_SPEC),
+        metadata={
+            "env": "GRIDMAP_LEVELS",
+            "parse": Hierarchy.parse,
+            "default_text": DEFAULT_LEVELS_SPEC,
+            "doc": "grid levels from the top down, each `name:English label:中文标签`",
+        },
+    )
+    lang: str = field(
+        default="en",
+        metadata={
+            "env": "GRIDMAP_LANG",
+            "parse": _lang,
+            "doc": "default language of pages and CLI labels (`en` or `zh-CN`); "
+            "pages also follow `?lang=` and Accept-Language",
+        },
+    )
+    host: str = field(
+        default="127.0.0.1", metadata={"env": "GRIDMAP_HOST", "doc": "address `gridmap serve` binds"}
+    )
+    port: int = field(
+        default=8000,
+        metadata={"env": "GRIDMAP_PORT", "parse": _positive_int, "doc": "port `gridmap serve` binds"},
+    )
+    threads: int = field(
+        default=8,
+        metadata={
+            "env": "GRIDMAP_THREADS",
+            "parse": _positive_int,
+            "doc": "worker threads of the WSGI server (waitress)",
+        },
+    )
+    pool_max: int = field(
+        default=10,
+        metadata={
+            "env": "GRIDMAP_POOL_MAX",
+            "parse": _positive_int,
+            "doc": "largest number of database connections held by one process",
+        },
+    )
+    subdivide_max_vertices: int = field(
+        default=64,
+        metadata={
+            "env": "GRIDMAP_SUBDIVIDE_MAX_VERTICES",
+            "parse": _positive_int,
+            "doc": "vertices per piece in the ST_Subdivide lookup copy (smaller = faster "
+            "point-in-polygon, more rows)",
+        },
+    )
+    display_simplify_m: float = field(
+        default=2.0,
+        metadata={
+            "env": "GRIDMAP_DISPLAY_SIMPLIFY_M",
+            "parse": _non_negative_float,
+            "doc": "tolerance in metres for simplifying polygons sent to maps "
+            "(grows with the bbox so a city-wide view stays light)",
+        },
+    )
+    tile_url: str = field(
+        default="",
+        metadata={
+            "env": "GRIDMAP_TILE_URL",
+            "doc": "base-map tile URL template `{z}/{x}/{y}`; empty = no base map (offline). "
+            "GCJ-02 tiles (Amap, Tencent) are offset from WGS84 data",
+        },
+    )
+    tile_attribution: str = field(
+        default="",
+        metadata={"env": "GRIDMAP_TILE_ATTRIBUTION", "doc": "attribution shown with the tiles"},
+    )
+    log_level: str = field(
+        default="INFO",
+        metadata={"env": "GRIDMAP_LOG_LEVEL", "doc": "logging level (DEBUG, INFO, WARNING ...)"},
+    )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Read every GRIDMAP_* variable once; a malformed value names the variable."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = environ.get(f.metadata["env"])
+            if raw is None or raw == "":
+                continue
+            parse: Callable[[str], Any] = f.metadata.get("parse", str)
+            try:
+                values[f.name] = parse(raw)
+            except ConfigError:
+                raise
+            except ValueError as exc:
+                raise ConfigError(
+                    "setting_invalid", setting=f.metadata["env"], value=raw, reason=str(exc)
+                ) from exc
+        values.update(overrides)
+        return cls(**values)
+
+    @classmethod
+    def describe(cls) -> list[tuple[str, str, str]]:
+        """(variable, default, meaning) for every setting: the README table."""
+        rows = []
+        for f in fields(cls):
+            default = f.metadata.get("default_text", f.default)
+            rows.append((f.metadata["env"], str(default), f.metadata["doc"]))
+        return rows

@@ -1,0 +1,1 @@
+"""Pure-Python domain model: levels, messages, code profiles (no I/O)."""

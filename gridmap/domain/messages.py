@@ -1,0 +1,184 @@
+"""Every sentence gridmap shows a person, in English and zh-CN, keyed by a stable id.
+
+A two-language catalog kept as data (rather than gettext .po files plus a compile step) keeps
+both texts side by side where a reviewer sees them, and a unit test checks every key has both.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+LANGS = ("en", "zh-CN")
+
+MESSAGES: dict[str, dict[str, str]] = {
+    # configuration
+    "level_name_invalid": {
+        "en": "{setting}: level name {name!r} must be a plain identifier (got {value!r})",
+        "zh-CN": "{setting}：层级名称 {name!r} 必须是简单标识符（当前值 {value!r}）",
+    },
+    "levels_invalid": {
+        "en": "{setting} must list at least one level, each name once (got {value!r})",
+        "zh-CN": "{setting} 至少要列出一个层级，且名称不能重复（当前值 {value!r}）",
+    },
+    "level_unknown": {
+        "en": "unknown level {name!r}; this deployment's levels are: {known}",
+        "zh-CN": "未知层级 {name!r}；本部署的层级为：{known}",
+    },
+    "setting_invalid": {
+        "en": "setting {setting}={value!r} is invalid: {reason}",
+        "zh-CN": "配置项 {setting}={value!r} 无效：{reason}",
+    },
+    # database
+    "db_unreachable": {
+        "en": "cannot connect to the database {url}: {reason}",
+        "zh-CN": "无法连接数据库 {url}：{reason}",
+    },
+    "db_not_migrated": {
+        "en": "the database is not migrated (missing table {table}); run: gridmap db upgrade",
+        "zh-CN": "数据库尚未迁移（缺少表 {table}）；请运行：gridmap db upgrade",
+    },
+    # boundary files
+    "file_missing": {
+        "en": "{path}: file not found",
+        "zh-CN": "{path}：文件不存在",
+    },
+    "file_unreadable": {
+        "en": "{path}: cannot read it as a boundary file: {reason}",
+        "zh-CN": "{path}：无法作为边界文件读取：{reason}",
+    },
+    "zip_no_layer": {
+        "en": "{path}: the zip holds no shapefile, GeoPackage or GeoJSON",
+        "zh-CN": "{path}：压缩包中没有 Shapefile、GeoPackage 或 GeoJSON",
+    },
+    "zip_many_layers": {
+        "en": "{path}: the zip holds several layers ({layers}); name one as FILE.zip/INNER/PATH",
+        "zh-CN": "{path}：压缩包中有多个图层（{layers}）；请用 FILE.zip/内部路径 指定一个",
+    },
+    "field_missing": {
+        "en": "{path}: no field {field!r} ({option}); the fields are: {fields}",
+        "zh-CN": "{path}：没有字段 {field!r}（{option}）；现有字段为：{fields}",
+    },
+    "crs_missing": {
+        "en": "{path}: the file declares no coordinate system; give one with --crs (e.g. EPSG:4490)",
+        "zh-CN": "{path}：文件未声明坐标系；请用 --crs 指定（例如 EPSG:4490）",
+    },
+    "crs_invalid": {
+        "en": "--crs {crs!r} is not a coordinate system pyproj knows: {reason}",
+        "zh-CN": "--crs {crs!r} 不是 pyproj 可识别的坐标系：{reason}",
+    },
+    "layer_empty": {
+        "en": "{path}: the layer has no features",
+        "zh-CN": "{path}：图层中没有要素",
+    },
+    "geometry_not_polygonal": {
+        "en": "{path}: feature {feature} ({code}) is a {geom_type}, not a polygon",
+        "zh-CN": "{path}：要素 {feature}（{code}）是 {geom_type}，不是面",
+    },
+    "geometry_empty": {
+        "en": "{path}: feature {feature} ({code}) has an empty geometry",
+        "zh-CN": "{path}：要素 {feature}（{code}）几何为空",
+    },
+    "code_empty": {
+        "en": "{path}: feature {feature} has an empty code in field {field!r}",
+        "zh-CN": "{path}：要素 {feature} 的编码字段 {field!r} 为空",
+    },
+    "code_duplicate": {
+        "en": "{path}: code {code!r} appears more than once (features {features})",
+        "zh-CN": "{path}：编码 {code!r} 重复出现（要素 {features}）",
+    },
+    "parent_unknown": {
+        "en": "{path}: feature {feature} ({code}) names parent {parent!r}, which is not a {level} "
+        "in the active generation",
+        "zh-CN": "{path}：要素 {feature}（{code}）的上级 {parent!r} 不是现行版本中的{level}",
+    },
+    "parent_not_found": {
+        "en": "{count} {level} unit(s) lie in no {parent_level} unit: {codes}",
+        "zh-CN": "{count} 个{level}不在任何{parent_level}内：{codes}",
+    },
+    "parent_level_empty": {
+        "en": "level {level} is loaded without its parent level {parent_level}: units get no parent",
+        "zh-CN": "加载{level}时其上级层级{parent_level}尚无数据：这些单元没有上级",
+    },
+    "geometry_repaired": {
+        "en": "{count} invalid geometr(ies) repaired: {codes}",
+        "zh-CN": "修复了 {count} 个无效几何：{codes}",
+    },
+    "generation_unknown": {
+        "en": "there is no boundary generation {generation}",
+        "zh-CN": "不存在边界版本 {generation}",
+    },
+    "no_active_generation": {
+        "en": "no boundary generation is active yet; import one with "
+        "gridmap boundaries import ... --commit --activate",
+        "zh-CN": "尚无现行边界版本；请运行 gridmap boundaries import ... --commit --activate 导入",
+    },
+    # locating
+    "point_outside": {
+        "en": "the point ({lon}, {lat}) lies in no unit of the active generation",
+        "zh-CN": "点 ({lon}, {lat}) 不在现行版本的任何单元内",
+    },
+    "coordinate_invalid": {
+        "en": "{name} must be a number between {low} and {high} (got {value!r})",
+        "zh-CN": "{name} 必须是 {low} 到 {high} 之间的数字（当前值 {value!r}）",
+    },
+    "coordinate_missing": {
+        "en": "missing or non-numeric coordinate",
+        "zh-CN": "坐标缺失或不是数字",
+    },
+    "column_missing": {
+        "en": "{path}: no column {column!r}; the columns are: {columns}",
+        "zh-CN": "{path}：没有列 {column!r}；现有列为：{columns}",
+    },
+    "unit_unknown": {
+        "en": "there is no unit with code {code!r} in the active generation",
+        "zh-CN": "现行版本中没有编码为 {code!r} 的单元",
+    },
+    "unit_ambiguous": {
+        "en": "code {code!r} names units on several levels ({levels}); add ?level=",
+        "zh-CN": "编码 {code!r} 对应多个层级的单元（{levels}）；请加上 ?level=",
+    },
+    "bbox_invalid": {
+        "en": "bbox must be four numbers minlon,minlat,maxlon,maxlat (got {value!r})",
+        "zh-CN": "bbox 必须是四个数字 minlon,minlat,maxlon,maxlat（当前值 {value!r}）",
+    },
+    "parameter_missing": {
+        "en": "missing query parameter {name!r}",
+        "zh-CN": "缺少查询参数 {name!r}",
+    },
+    "not_found": {
+        "en": "no such page: {path}",
+        "zh-CN": "页面不存在：{path}",
+    },
+    # reports and pages
+    "import_dry_run": {
+        "en": "dry run: nothing was written; add --commit to write a new generation",
+        "zh-CN": "试运行：未写入任何数据；加上 --commit 以写入新版本",
+    },
+    "import_committed": {
+        "en": "wrote generation {generation} ({state})",
+        "zh-CN": "已写入版本 {generation}（{state}）",
+    },
+    "edge_distance": {
+        "en": "distance to the nearest edge of the {level}: {metres:.1f} m",
+        "zh-CN": "距所在{level}边界最近距离：{metres:.1f} 米",
+    },
+    "map_unit": {"en": "This unit", "zh-CN": "本单元"},
+    "map_children": {"en": "Subunits", "zh-CN": "下级单元"},
+    "map_neighbours": {"en": "Neighbours", "zh-CN": "相邻单元"},
+    "serving": {
+        "en": "gridmap is serving on {url}",
+        "zh-CN": "gridmap 服务地址：{url}",
+    },
+}
+
+
+def message(key: str, lang: str = "en", **params: Any) -> str:
+    """Return the text for ``key`` in ``lang`` (zh* -> zh-CN, anything else -> English)."""
+    texts = MESSAGES[key]
+    text = texts["zh-CN"] if lang.lower().startswith("zh") else texts["en"]
+    return text.format(**params)
+
+
+def bilingual(key: str, **params: Any) -> str:
+    """English and zh-CN on one line, for output whose reader's language is unknown (CLI)."""
+    return f"{message(key, 'en', **params)} / {message(key, 'zh-CN', **params)}"

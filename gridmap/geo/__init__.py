@@ -1,0 +1,1 @@
+"""Coordinates, CRS choice and geometry repair (no I/O, no SQL)."""

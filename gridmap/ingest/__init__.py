@@ -1,0 +1,1 @@
+"""Files in, GeoDataFrames/DataFrames out: boundary files, point tables."""

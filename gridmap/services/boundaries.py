@@ -1,0 +1,281 @@
+"""Use case: import a boundary file as one level of a new generation; activate generations.
+
+One core for every front end (CLI now, a web upload page later): it takes plain values and
+returns an ImportReport; nothing is kept unless ``commit`` is true.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from gridmap.config import Settings
+from gridmap.errors import InputError, NotFoundError
+from gridmap.geo.geometry import to_valid_multipolygons
+from gridmap.ingest.boundaries import read_boundary_file
+from gridmap.store import units as unit_store
+from gridmap.store.db import Database
+
+LOGGER = logging.getLogger(__name__)
+
+_SAMPLE_SIZE = 5
+
+
+@dataclass
+class ImportReport:
+    """What an import did (or, in a dry run, would do)."""
+
+    source: str
+    level: str
+    features: int
+    source_crs: str
+    crs_from: str
+    encoding: str | None
+    sample_names: list[str]
+    base_generation: int | None
+    parent_level: str | None
+    parents_from: str  # "field", "geometry" or "none"
+    repaired: list[str] = field(default_factory=list)
+    z_dropped: int = 0
+    without_parent: list[str] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)  # {"key": ..., "params": ...}
+    level_counts: dict[str, int] = field(default_factory=dict)
+    committed: bool = False
+    generation: int | None = None
+    activated: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def warn(self, key: str, **params: Any) -> None:
+        """Record a warning by message key, so each front end shows it in its language."""
+        self.warnings.append({"key": key, "params": params})
+
+
+def _column(frame: pd.DataFrame, name: str, *, option: str, path: str) -> pd.Series:
+    if name not in frame.columns:
+        fields = ", ".join(str(c) for c in frame.columns if c != frame.geometry.name)
+        raise InputError("field_missing", path=path, field=name, option=option, fields=fields)
+    return frame[name]
+
+
+def _as_text(values: pd.Series) -> np.ndarray:
+    """Codes as text: integers stay integers ("19", not "19.0"); missing becomes ""."""
+    if pd.api.types.is_float_dtype(values) and values.dropna().mod(1).eq(0).all():
+        values = values.astype("Int64")
+    return values.astype("string").fillna("").str.strip().to_numpy(dtype=object)
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return value if isinstance(value, str | int | float | bool) else str(value)
+
+
+def _staged_units(
+    frame: pd.DataFrame,
+    *,
+    path: str,
+    code_field: str,
+    name_field: str,
+    parent_field: str | None,
+    geoms: np.ndarray,
+) -> Iterator[unit_store.StagedUnit]:
+    codes = _as_text(_column(frame, code_field, option="--code-field", path=path))
+    names = _as_text(_column(frame, name_field, option="--name-field", path=path))
+    parents = (
+        _as_text(_column(frame, parent_field, option="--parent-field", path=path))
+        if parent_field
+        else np.full(len(frame), "", dtype=object)
+    )
+    empty = np.flatnonzero(codes == "")
+    if len(empty):
+        raise InputError("code_empty", path=path, feature=int(empty[0]), field=code_field)
+    dup = pd.Series(codes).duplicated(keep=False).to_numpy()
+    if dup.any():
+        first = codes[dup][0]
+        features = ", ".join(str(i) for i in np.flatnonzero(codes == first))
+        raise InputError("code_duplicate", path=path, code=first, features=features)
+    extra = [c for c in frame.columns if c not in (frame.geometry.name,)]
+    records = frame[extra].to_dict(orient="records")
+    wkb = shapely.to_wkb(geoms)
+    for i in range(len(frame)):
+        yield unit_store.StagedUnit(
+            feature=i,
+            code=codes[i],
+            name=names[i],
+            parent_code=parents[i] or None,
+            geom_wkb=wkb[i],
+            properties={k: _json_safe(v) for k, v in records[i].items()},
+        )
+
+
+def import_boundaries(
+    db: Database,
+    settings: Settings,
+    path: Path,
+    *,
+    level: str,
+    code_field: str,
+    name_field: str,
+    parent_field: str | None = None,
+    encoding: str | None = None,
+    crs: str | None = None,
+    layer: str | None = None,
+    commit: bool = False,
+    activate: bool = False,
+    description: str = "",
+) -> ImportReport:
+    """Import one level from a boundary file into a new generation based on the active one.
+
+    The whole import runs in one transaction: a dry run (``commit=False``) goes through every
+    step, reports, and is rolled back; a failure anywhere leaves the database as it was.
+    """
+    settings.levels.get(level)  # unknown level: clear error before reading anything
+    boundary = read_boundary_file(path, layer=layer, encoding=encoding, crs=crs)
+    frame = boundary.frame
+    source = boundary.source
+    if len(frame) == 0:
+        raise InputError("layer_empty", path=source)
+
+    repair = to_valid_multipolygons(frame.geometry.to_numpy())
+    for i, problem in enumerate(repair.problem):
+        if problem is not None:
+            code = frame[code_field].iloc[i] if code_field in frame.columns else "?"
+            key = "geometry_empty" if problem == "empty" else "geometry_not_polygonal"
+            raise InputError(key, path=source, feature=i, code=code, geom_type=problem)
+    staged = list(
+        _staged_units(
+            frame,
+            path=source,
+            code_field=code_field,
+            name_field=name_field,
+            parent_field=parent_field,
+            geoms=repair.geometries,
+        )
+    )
+    codes = np.array([u.code for u in staged], dtype=object)
+    report = ImportReport(
+        source=source,
+        level=level,
+        features=len(staged),
+        source_crs=boundary.source_crs,
+        crs_from=boundary.crs_from,
+        encoding=boundary.encoding,
+        sample_names=[u.name for u in staged[:_SAMPLE_SIZE]],
+        base_generation=None,
+        parent_level=None,
+        parents_from="none",
+        repaired=[str(c) for c in codes[repair.repaired]],
+        z_dropped=int(repair.had_z.sum()),
+    )
+    if report.repaired:
+        report.warn(
+            "geometry_repaired", count=len(report.repaired), codes=", ".join(report.repaired[:10])
+        )
+
+    with db.transaction(commit=commit) as conn:
+        base = unit_store.active_generation(conn)
+        report.base_generation = base
+        generation = unit_store.create_generation(
+            conn, description=description or f"{level} from {path.name}"
+        )
+        if base is not None:
+            unit_store.carry_over_units(conn, base=base, new=generation, except_level=level)
+        counts = unit_store.level_counts(conn, generation)
+        unit_store.stage_units(conn, staged)
+        _assign_parents(conn, settings, report, generation=generation, counts=counts,
+                        parent_field=parent_field)
+        unit_store.insert_staged_units(
+            conn, generation=generation, level=level,
+            max_vertices=settings.subdivide_max_vertices,
+        )
+        report.level_counts = unit_store.level_counts(conn, generation)
+        if commit:
+            report.committed = True
+            report.generation = generation
+            if activate:
+                unit_store.activate_generation(conn, generation)
+                report.activated = True
+            unit_store.save_generation_report(conn, generation, report.as_dict())
+    LOGGER.info(
+        "import %s level=%s features=%d committed=%s generation=%s",
+        source, level, report.features, report.committed, report.generation,
+    )
+    return report
+
+
+def _assign_parents(
+    conn: Any,
+    settings: Settings,
+    report: ImportReport,
+    *,
+    generation: int,
+    counts: dict[str, int],
+    parent_field: str | None,
+) -> None:
+    """Parent from the named field, else from geometry, in the deepest loaded higher level."""
+    level = report.level
+    rank = settings.levels.get(level).rank
+    higher = [lv.name for lv in settings.levels.levels[:rank]]
+    loaded = [name for name in higher if counts.get(name)]
+    if not higher:
+        return
+    immediate = higher[-1]
+    parent_level = loaded[-1] if loaded else None
+    if parent_level != immediate:
+        report.warn("parent_level_empty", level=level, parent_level=immediate)
+    if parent_level is None:
+        return
+    report.parent_level = parent_level
+    if parent_field:
+        unknown = unit_store.staged_parents_unknown(
+            conn, generation=generation, parent_level=parent_level
+        )
+        if unknown:
+            feature, code, parent = unknown[0]
+            raise InputError(
+                "parent_unknown", path=report.source, feature=feature, code=code,
+                parent=parent, level=parent_level,
+            )
+        unit_store.set_staged_parent_level(conn, parent_level)
+        report.parents_from = "field"
+    else:
+        report.parents_from = "geometry"
+    # rows with an empty parent field fall back to geometry as well
+    report.without_parent = unit_store.assign_staged_parents_by_geometry(
+        conn, generation=generation, parent_level=parent_level
+    )
+    if report.without_parent:
+        report.warn(
+            "parent_not_found", count=len(report.without_parent), level=level,
+            parent_level=parent_level, codes=", ".join(report.without_parent[:10]),
+        )
+
+
+def activate(db: Database, generation: int) -> None:
+    """Make ``generation`` the active one (one transaction: lookups switch atomically)."""
+    with db.transaction() as conn:
+        unit_store.activate_generation(conn, generation)
+
+
+def generations(db: Database) -> list[dict[str, Any]]:
+    with db.connection() as conn:
+        return unit_store.list_generations(conn)
+
+
+def require_active_generation(db: Database) -> int:
+    with db.connection() as conn:
+        generation = unit_store.active_generation(conn)
+    if generation is None:
+        raise NotFoundError("no_active_generation")
+    return generation

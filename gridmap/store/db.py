@@ -1,0 +1,81 @@
+"""The connection pool: one per process, opened by whoever wires the application."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from gridmap.errors import DatabaseError
+
+LOGGER = logging.getLogger(__name__)
+
+
+def redact_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        info = psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "<unparseable database URL>"
+    info.pop("password", None)
+    return psycopg.conninfo.make_conninfo(**{k: str(v) for k, v in info.items() if v is not None})
+
+
+class Database:
+    """A psycopg 3 connection pool with transaction helpers.
+
+    Parameters
+    ----------
+    url
+        libpq connection URL (``GRIDMAP_DATABASE_URL``).
+    max_size
+        most connections held at once.
+    """
+
+    def __init__(self, url: str, *, max_size: int = 10) -> None:
+        self.url = url
+        self._pool = ConnectionPool(
+            url, min_size=1, max_size=max_size, open=False, name="gridmap", timeout=10
+        )
+        self._opened = False
+
+    def open(self) -> Database:
+        if not self._opened:
+            try:
+                self._pool.open(wait=True, timeout=10)
+            except Exception as exc:
+                self._pool.close()
+                raise DatabaseError(
+                    "db_unreachable", url=redact_url(self.url), reason=str(exc).strip()
+                ) from exc
+            self._opened = True
+        return self
+
+    def close(self) -> None:
+        self._pool.close()
+        self._opened = False
+
+    def __enter__(self) -> Database:
+        return self.open()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection]:
+        """A pooled connection; the block runs in one transaction, committed at the end."""
+        self.open()
+        with self._pool.connection() as conn:
+            yield conn
+
+    @contextmanager
+    def transaction(self, *, commit: bool = True) -> Iterator[psycopg.Connection]:
+        """One transaction; with ``commit=False`` everything is rolled back at the end.
+
+        Dry runs use this: the same code path as a real import, nothing kept.
+        """
+        with self.connection() as conn, conn.transaction(force_rollback=not commit):
+            yield conn

@@ -1,0 +1,422 @@
+"""Boundary generations, admin units and their subdivided lookup copy."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from gridmap.errors import DatabaseError, NotFoundError
+
+LOGGER = logging.getLogger(__name__)
+
+# Rows valid in generation %(gen)s. Every query that reads units goes through this predicate.
+IN_GENERATION = "u.generation_low <= %(gen)s AND u.generation_high >= %(gen)s"
+
+
+@dataclass(frozen=True)
+class StagedUnit:
+    """One feature of an import, ready for the database (geometry as WKB, EPSG:4326)."""
+
+    feature: int
+    code: str
+    name: str
+    parent_code: str | None
+    geom_wkb: bytes
+    properties: dict[str, Any]
+
+
+# --- generations -----------------------------------------------------------------------------
+
+
+def active_generation(conn: psycopg.Connection) -> int | None:
+    try:
+        row = conn.execute("SELECT id FROM boundary_generation WHERE active").fetchone()
+    except psycopg.errors.UndefinedTable as exc:
+        raise DatabaseError("db_not_migrated", table="boundary_generation") from exc
+    return row[0] if row else None
+
+
+def create_generation(conn: psycopg.Connection, *, description: str) -> int:
+    row = conn.execute(
+        "INSERT INTO boundary_generation (description) VALUES (%s) RETURNING id", (description,)
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def save_generation_report(conn: psycopg.Connection, generation: int, report: dict) -> None:
+    conn.execute(
+        "UPDATE boundary_generation SET report = %s WHERE id = %s",
+        (json.dumps(report, ensure_ascii=False), generation),
+    )
+
+
+def activate_generation(conn: psycopg.Connection, generation: int) -> None:
+    """Make ``generation`` the only active one, in the caller's transaction (atomic switch)."""
+    exists = conn.execute(
+        "SELECT 1 FROM boundary_generation WHERE id = %s FOR UPDATE", (generation,)
+    ).fetchone()
+    if not exists:
+        raise NotFoundError("generation_unknown", generation=generation)
+    conn.execute("UPDATE boundary_generation SET active = false WHERE active AND id <> %s", (generation,))
+    conn.execute(
+        "UPDATE boundary_generation SET active = true, activated_at = now() WHERE id = %s",
+        (generation,),
+    )
+
+
+def list_generations(conn: psycopg.Connection) -> list[dict[str, Any]]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            """
+            SELECT g.id, g.created_at, g.activated_at, g.active, g.description,
+                   (SELECT count(*) FROM admin_unit u WHERE u.generation_low <= g.id
+                       AND u.generation_high >= g.id) AS units
+            FROM boundary_generation g ORDER BY g.id
+            """
+        ).fetchall()
+
+
+def carry_over_units(
+    conn: psycopg.Connection, *, base: int, new: int, except_level: str
+) -> None:
+    """Make every unit of generation ``base`` (but ``except_level``) valid in ``new`` too.
+
+    A row whose range ends just before ``new`` is extended; a row that ended earlier (the
+    base is not the newest generation, e.g. after a rollback) is copied, so that extending it
+    never makes it appear in the generations in between.
+    """
+    params = {"gen": base, "new": new, "level": except_level}
+    conn.execute(
+        f"""
+        UPDATE admin_unit u SET generation_high = %(new)s
+        WHERE {IN_GENERATION} AND u.level <> %(level)s AND u.generation_high = %(new)s - 1
+        """,
+        params,
+    )
+    copied = conn.execute(
+        f"""
+        WITH src AS (
+            SELECT u.* FROM admin_unit u
+            WHERE {IN_GENERATION} AND u.level <> %(level)s AND u.generation_high < %(new)s
+        ), ins AS (
+            INSERT INTO admin_unit (level, code, name, parent_level, parent_code, geom, area_m2,
+                                    generation_low, generation_high, properties)
+            SELECT level, code, name, parent_level, parent_code, geom, area_m2,
+                   %(new)s, %(new)s, properties FROM src
+            RETURNING id, level, code
+        )
+        INSERT INTO admin_unit_part (unit_id, geom)
+        SELECT ins.id, p.geom FROM ins
+        JOIN src ON src.level = ins.level AND src.code = ins.code
+        JOIN admin_unit_part p ON p.unit_id = src.id
+        """,
+        params,
+    )
+    LOGGER.debug("carried over units into generation %s (%s parts copied)", new, copied.rowcount)
+
+
+def level_counts(conn: psycopg.Connection, generation: int) -> dict[str, int]:
+    rows = conn.execute(
+        f"SELECT u.level, count(*) FROM admin_unit u WHERE {IN_GENERATION} GROUP BY u.level",
+        {"gen": generation},
+    ).fetchall()
+    return {level: int(n) for level, n in rows}
+
+
+# --- import staging --------------------------------------------------------------------------
+
+
+def stage_units(conn: psycopg.Connection, units: Iterable[StagedUnit]) -> None:
+    """Load features into a temporary table with COPY (one round trip, not one per row)."""
+    conn.execute(
+        """
+        CREATE TEMP TABLE staged_unit (
+            feature int PRIMARY KEY, code text NOT NULL, name text NOT NULL,
+            parent_level text, parent_code text, geom geometry(MultiPolygon, 4326) NOT NULL,
+            properties jsonb NOT NULL
+        ) ON COMMIT DROP
+        """
+    )
+    with conn.cursor().copy(
+        "COPY staged_unit (feature, code, name, parent_code, geom, properties) FROM STDIN"
+    ) as copy:
+        for unit in units:
+            copy.write_row(
+                (
+                    unit.feature,
+                    unit.code,
+                    unit.name,
+                    unit.parent_code,
+                    unit.geom_wkb.hex(),  # PostGIS parses hex WKB as geometry input
+                    json.dumps(unit.properties, ensure_ascii=False, default=str),
+                )
+            )
+    conn.execute("ANALYZE staged_unit")
+
+
+def staged_parents_unknown(
+    conn: psycopg.Connection, *, generation: int, parent_level: str
+) -> list[tuple[int, str, str]]:
+    """(feature, code, parent_code) of staged rows naming a parent absent from the generation."""
+    rows = conn.execute(
+        f"""
+        SELECT s.feature, s.code, s.parent_code FROM staged_unit s
+        WHERE s.parent_code IS NOT NULL AND NOT EXISTS (
+            SELECT 1 FROM admin_unit u
+            WHERE {IN_GENERATION} AND u.level = %(level)s AND u.code = s.parent_code)
+        ORDER BY s.feature
+        """,
+        {"gen": generation, "level": parent_level},
+    ).fetchall()
+    return [(int(f), c, p) for f, c, p in rows]
+
+
+def set_staged_parent_level(conn: psycopg.Connection, parent_level: str) -> None:
+    conn.execute(
+        "UPDATE staged_unit SET parent_level = %s WHERE parent_code IS NOT NULL", (parent_level,)
+    )
+
+
+def assign_staged_parents_by_geometry(
+    conn: psycopg.Connection, *, generation: int, parent_level: str
+) -> list[str]:
+    """Give each staged unit the parent covering its point-on-surface; return codes left over.
+
+    Point-on-surface (not the centroid) always lies inside the child, so a crescent-shaped
+    child still finds the parent it actually sits in; ties on a shared parent edge go to the
+    lowest code, the same rule as locate.
+    """
+    conn.execute(
+        f"""
+        UPDATE staged_unit s SET parent_level = %(level)s, parent_code = (
+            SELECT u.code FROM admin_unit_part p JOIN admin_unit u ON u.id = p.unit_id
+            WHERE {IN_GENERATION} AND u.level = %(level)s
+              AND ST_Covers(p.geom, ST_PointOnSurface(s.geom))
+            ORDER BY u.code LIMIT 1)
+        WHERE s.parent_code IS NULL
+        """,
+        {"gen": generation, "level": parent_level},
+    )
+    conn.execute(
+        "UPDATE staged_unit SET parent_level = NULL WHERE parent_code IS NULL",
+    )
+    rows = conn.execute(
+        "SELECT code FROM staged_unit WHERE parent_code IS NULL ORDER BY code"
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def insert_staged_units(
+    conn: psycopg.Connection, *, generation: int, level: str, max_vertices: int
+) -> int:
+    """Write the staged units into ``generation`` and build their subdivided lookup pieces."""
+    conn.execute(
+        """
+        CREATE TEMP TABLE inserted_unit ON COMMIT DROP AS
+        WITH ins AS (
+            INSERT INTO admin_unit (level, code, name, parent_level, parent_code, geom, area_m2,
+                                    generation_low, generation_high, properties)
+            SELECT %(level)s, code, name, parent_level, parent_code, geom,
+                   -- area on the spheroid: exact in m2 whatever the unit's extent
+                   ST_Area(geom::geography, true), %(gen)s, %(gen)s, properties
+            FROM staged_unit ORDER BY feature
+            RETURNING id, geom
+        ) SELECT id, geom FROM ins
+        """,
+        {"gen": generation, "level": level},
+    )
+    conn.execute(
+        """
+        INSERT INTO admin_unit_part (unit_id, geom)
+        SELECT id, ST_Subdivide(geom, %s) FROM inserted_unit
+        """,
+        (max_vertices,),
+    )
+    row = conn.execute("SELECT count(*) FROM inserted_unit").fetchone()
+    assert row is not None
+    conn.execute("ANALYZE admin_unit_part")
+    return int(row[0])
+
+
+# --- lookups ---------------------------------------------------------------------------------
+
+# Locate: the deepest unit whose lookup piece covers the point, then its ancestors by parent
+# reference, in one statement (one round trip; p99 well under a millisecond on cells).
+# ST_Covers, not ST_Contains: a point on a shared edge must still match. Ties (a point on the
+# edge between two cells) go to the lowest code, so the same point always lands in the same cell.
+LOCATE_SQL = f"""
+WITH RECURSIVE pt AS (
+    SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS geom
+), hit AS (
+    SELECT u.id, u.level, u.code, u.name, u.parent_level, u.parent_code, u.geom
+    FROM admin_unit_part p JOIN admin_unit u ON u.id = p.unit_id, pt
+    WHERE ST_Covers(p.geom, pt.geom) AND {IN_GENERATION}
+    ORDER BY array_position(%(levels)s::text[], u.level) DESC NULLS LAST, u.code
+    LIMIT 1
+), chain AS (
+    SELECT 0 AS depth, level, code, name, parent_level, parent_code FROM hit
+    UNION ALL
+    SELECT c.depth + 1, u.level, u.code, u.name, u.parent_level, u.parent_code
+    FROM chain c JOIN admin_unit u ON u.level = c.parent_level AND u.code = c.parent_code
+    WHERE {IN_GENERATION} AND c.depth < 32
+)
+SELECT c.level, c.code, c.name,
+       -- distance to the unit's own boundary (not the lookup pieces' cut lines), on the sphere
+       (SELECT ST_Distance(ST_Boundary(hit.geom)::geography, pt.geom::geography, false)
+        FROM hit, pt) AS edge_distance_m
+FROM chain c ORDER BY c.depth DESC
+"""
+
+
+def locate_point(
+    conn: psycopg.Connection, lon: float, lat: float, *, levels: Sequence[str], generation: int
+) -> tuple[list[dict[str, str]], float | None]:
+    """The chain of units (top first) containing the point, and its distance to the edge."""
+    rows = conn.execute(
+        LOCATE_SQL, {"lon": lon, "lat": lat, "levels": list(levels), "gen": generation}
+    ).fetchall()
+    chain = [{"level": lv, "code": code, "name": name} for lv, code, name, _ in rows]
+    edge = float(rows[0][3]) if rows else None
+    return chain, edge
+
+
+def get_unit(
+    conn: psycopg.Connection, code: str, *, generation: int, level: str | None = None
+) -> list[dict[str, Any]]:
+    """Every unit with ``code`` (one per level at most) with its GeoJSON geometry."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            f"""
+            SELECT u.id, u.level, u.code, u.name, u.parent_level, u.parent_code, u.area_m2,
+                   u.properties, u.generation_low, u.generation_high,
+                   ST_AsGeoJSON(u.geom, 7)::json AS geometry,
+                   ARRAY[ST_XMin(u.geom), ST_YMin(u.geom), ST_XMax(u.geom), ST_YMax(u.geom)]
+                       AS bbox
+            FROM admin_unit u
+            WHERE {IN_GENERATION} AND u.code = %(code)s
+              AND (%(level)s::text IS NULL OR u.level = %(level)s)
+            """,
+            {"gen": generation, "code": code, "level": level},
+        ).fetchall()
+
+
+def unit_ancestors(
+    conn: psycopg.Connection, *, level: str, code: str, generation: int
+) -> list[dict[str, str]]:
+    """The chain from the top down to (and including) the given unit."""
+    rows = conn.execute(
+        f"""
+        WITH RECURSIVE chain AS (
+            SELECT 0 AS depth, u.level, u.code, u.name, u.parent_level, u.parent_code
+            FROM admin_unit u WHERE {IN_GENERATION} AND u.level = %(level)s AND u.code = %(code)s
+            UNION ALL
+            SELECT c.depth + 1, u.level, u.code, u.name, u.parent_level, u.parent_code
+            FROM chain c JOIN admin_unit u ON u.level = c.parent_level AND u.code = c.parent_code
+            WHERE {IN_GENERATION} AND c.depth < 32
+        ) SELECT level, code, name FROM chain ORDER BY depth DESC
+        """,
+        {"gen": generation, "level": level, "code": code},
+    ).fetchall()
+    return [{"level": lv, "code": c, "name": n} for lv, c, n in rows]
+
+
+def _feature_collection(conn: psycopg.Connection, where: str, params: dict[str, Any]) -> dict:
+    """A GeoJSON FeatureCollection built inside PostGIS (no per-row Python work)."""
+    row = conn.execute(
+        f"""
+        SELECT json_build_object('type', 'FeatureCollection', 'features',
+            COALESCE(json_agg(json_build_object(
+                'type', 'Feature',
+                'id', u.code,
+                'geometry', ST_AsGeoJSON(
+                    CASE WHEN %(tolerance_deg)s > 0
+                         THEN ST_SimplifyPreserveTopology(u.geom, %(tolerance_deg)s)
+                         ELSE u.geom END, 6)::json,
+                'properties', json_build_object(
+                    'level', u.level, 'code', u.code, 'name', u.name,
+                    'parent_level', u.parent_level, 'parent_code', u.parent_code,
+                    'area_m2', round(u.area_m2::numeric, 1))
+            ) ORDER BY u.code), '[]'::json))
+        FROM admin_unit u WHERE {IN_GENERATION} AND {where}
+        """,
+        params,
+    ).fetchone()
+    assert row is not None
+    return dict(row[0])
+
+
+def units_geojson(
+    conn: psycopg.Connection,
+    *,
+    generation: int,
+    level: str | None,
+    bbox: tuple[float, float, float, float] | None,
+    tolerance_deg: float,
+) -> dict:
+    """Units of a level (or all) whose geometry meets ``bbox`` (lon/lat), simplified."""
+    where = "(%(level)s::text IS NULL OR u.level = %(level)s)"
+    params: dict[str, Any] = {"gen": generation, "level": level, "tolerance_deg": tolerance_deg}
+    if bbox is not None:
+        # && uses the GiST index on admin_unit.geom; the envelope test is enough for display.
+        where += " AND u.geom && ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326)"
+        params.update(zip(("x0", "y0", "x1", "y1"), bbox, strict=True))
+    return _feature_collection(conn, where, params)
+
+
+def children_geojson(
+    conn: psycopg.Connection, *, generation: int, level: str, code: str, tolerance_deg: float
+) -> dict:
+    return _feature_collection(
+        conn,
+        "u.parent_level = %(plevel)s AND u.parent_code = %(pcode)s",
+        {"gen": generation, "plevel": level, "pcode": code, "tolerance_deg": tolerance_deg},
+    )
+
+
+def neighbours_geojson(
+    conn: psycopg.Connection, *, generation: int, level: str, code: str, tolerance_deg: float
+) -> dict:
+    """Units of the same level that touch (share at least a point with) the given unit."""
+    return _feature_collection(
+        conn,
+        f"""u.level = %(level)s AND u.code <> %(code)s AND EXISTS (
+            SELECT 1 FROM admin_unit t WHERE t.level = %(level)s AND t.code = %(code)s
+              AND t.generation_low <= %(gen)s AND t.generation_high >= %(gen)s
+              -- ST_DWithin with a tiny tolerance also catches neighbours whose shared edge
+              -- was digitised twice with sub-millimetre differences
+              AND ST_DWithin(u.geom, t.geom, 1e-8))""",
+        {"gen": generation, "level": level, "code": code, "tolerance_deg": tolerance_deg},
+    )
+
+
+def lookup_tables(
+    conn: psycopg.Connection, *, generation: int
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """Everything bulk locate needs, in two reads.
+
+    Returns (units, parts): units are (id, level, code, name, parent_level, parent_code,
+    boundary WKB); parts are (unit_id, piece WKB).
+    """
+    units = conn.execute(
+        f"""
+        SELECT u.id, u.level, u.code, u.name, u.parent_level, u.parent_code,
+               ST_AsBinary(ST_Boundary(u.geom))
+        FROM admin_unit u WHERE {IN_GENERATION}
+        """,
+        {"gen": generation},
+    ).fetchall()
+    parts = conn.execute(
+        f"""
+        SELECT p.unit_id, ST_AsBinary(p.geom)
+        FROM admin_unit_part p JOIN admin_unit u ON u.id = p.unit_id WHERE {IN_GENERATION}
+        """,
+        {"gen": generation},
+    ).fetchall()
+    return units, parts

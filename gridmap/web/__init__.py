@@ -1,0 +1,1 @@
+"""Flask blueprints and map builders: HTTP in, service calls, HTML/JSON out."""

@@ -1,0 +1,66 @@
+"""JSON API v1: locate a point, read units, units as GeoJSON for maps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from gridmap.errors import InputError
+from gridmap.services import locate as locate_service
+from gridmap.services import units as unit_service
+from gridmap.web.context import database, settings
+
+blueprint = Blueprint("api", __name__)
+
+
+def _required(name: str) -> str:
+    value = request.args.get(name)
+    if value is None or value == "":
+        raise InputError("parameter_missing", name=name)
+    return value
+
+
+@blueprint.get("/locate")
+def locate() -> Response:
+    """The chain of units containing ?lon=&lat= (WGS84); 404 outside every unit."""
+    location = locate_service.locate_point(
+        database(), settings(), _required("lon"), _required("lat")
+    )
+    levels = settings().levels
+    chain: list[dict[str, Any]] = []
+    for unit in location.chain:
+        labels = {}
+        if unit["level"] in levels.names:
+            level = levels.get(unit["level"])
+            labels = {"level_label_en": level.label_en, "level_label_zh": level.label_zh}
+        chain.append({**unit, **labels})
+    return jsonify(
+        {
+            "lon": location.lon,
+            "lat": location.lat,
+            "generation": location.generation,
+            "unit": chain[-1],
+            "chain": chain,
+            "edge_distance_m": round(location.edge_distance_m, 2),
+        }
+    )
+
+
+@blueprint.get("/units/<code>")
+def unit(code: str) -> Response:
+    """One unit as a GeoJSON Feature (geometry, chain, children); ?level= when codes repeat."""
+    return jsonify(
+        unit_service.find_unit(database(), settings(), code, level=request.args.get("level"))
+    )
+
+
+@blueprint.get("/units.geojson")
+def units_geojson() -> Response:
+    """Units of ?level= meeting ?bbox=minlon,minlat,maxlon,maxlat, simplified for display."""
+    collection = unit_service.units_geojson(
+        database(), settings(), level=request.args.get("level"), bbox=request.args.get("bbox")
+    )
+    response = jsonify(collection)
+    response.mimetype = "application/geo+json"
+    return response

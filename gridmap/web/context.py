@@ -1,0 +1,27 @@
+"""Per-request access to the wired settings and pool, and the reader's language."""
+
+from __future__ import annotations
+
+from flask import current_app, request
+
+from gridmap.config import Settings
+from gridmap.store.db import Database
+
+
+def settings() -> Settings:
+    return current_app.extensions["gridmap"]["settings"]  # type: ignore[no-any-return]
+
+
+def database() -> Database:
+    return current_app.extensions["gridmap"]["database"]  # type: ignore[no-any-return]
+
+
+def language() -> str:
+    """``?lang=`` first, then Accept-Language, then GRIDMAP_LANG."""
+    asked = request.args.get("lang")
+    if asked in ("en", "zh-CN", "zh"):
+        return "zh-CN" if asked.startswith("zh") else "en"
+    best = request.accept_languages.best_match(["en", "zh-CN", "zh"])
+    if best:
+        return "zh-CN" if best.startswith("zh") else "en"
+    return settings().lang
