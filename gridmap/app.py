@@ -9,7 +9,9 @@ from flask import Flask
 
 from gridmap.config import Settings
 from gridmap.store.db import Database
-from gridmap.web import api, errors, pages
+from gridmap.web import errors
+from gridmap.web.api import blueprint as api_blueprint
+from gridmap.web.pages import blueprint as pages_blueprint
 
 LOGGER = logging.getLogger(__name__)
 
@@ -34,7 +36,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         database = Database(settings.database_url, max_size=settings.pool_max)
         atexit.register(database.close)
     app.extensions["gridmap"] = {"settings": settings, "database": database}
-    app.register_blueprint(api.blueprint, url_prefix="/api/v1")
-    app.register_blueprint(pages.blueprint)
+    app.register_blueprint(api_blueprint, url_prefix="/api/v1")
+    app.register_blueprint(pages_blueprint)
     errors.register(app)
     return app

@@ -100,12 +100,15 @@ def _print_report(report: boundary_service.ImportReport, lang: str) -> None:
     echo(f"level:       {report.level}")
     echo(f"features:    {report.features}")
     echo(f"crs:         {report.source_crs} (from {report.crs_from}) -> EPSG:4326")
-    echo(f"encoding:    {report.encoding or 'auto'}; sample names: "
-         f"{', '.join(report.sample_names)}")
+    echo(
+        f"encoding:    {report.encoding or 'auto'}; sample names: {', '.join(report.sample_names)}"
+    )
     echo(f"based on:    generation {report.base_generation or '-'}")
     if report.parent_level:
-        echo(f"parents:     {report.parent_level} (from {report.parents_from}); "
-             f"without parent: {len(report.without_parent)}")
+        echo(
+            f"parents:     {report.parent_level} (from {report.parents_from}); "
+            f"without parent: {len(report.without_parent)}"
+        )
     if report.z_dropped:
         echo(f"z/m dropped: {report.z_dropped}")
     for warning in report.warnings:
@@ -151,8 +154,10 @@ def boundaries_list(context: Context) -> None:
     with context.database() as database:
         for gen in boundary_service.generations(database):
             mark = "*" if gen["active"] else " "
-            click.echo(f"{mark} {gen['id']:>4}  {gen['created_at']:%Y-%m-%d %H:%M}  "
-                       f"{gen['units']:>7} units  {gen['description']}")
+            click.echo(
+                f"{mark} {gen['id']:>4}  {gen['created_at']:%Y-%m-%d %H:%M}  "
+                f"{gen['units']:>7} units  {gen['description']}"
+            )
 
 
 @boundaries.command("activate")
@@ -209,23 +214,39 @@ def locate(
             location = locate_service.locate_point(database, settings, lon, lat)
         except OutsideError as exc:
             if as_json:
-                click.echo(json.dumps({"error": exc.key, "message": exc.message(settings.lang)},
-                                      ensure_ascii=False))
+                click.echo(
+                    json.dumps(
+                        {"error": exc.key, "message": exc.message(settings.lang)},
+                        ensure_ascii=False,
+                    )
+                )
                 sys.exit(1)
             raise
     if as_json:
-        click.echo(json.dumps({
-            "lon": location.lon, "lat": location.lat, "generation": location.generation,
-            "chain": location.chain, "edge_distance_m": round(location.edge_distance_m, 2),
-        }, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {
+                    "lon": location.lon,
+                    "lat": location.lat,
+                    "generation": location.generation,
+                    "chain": location.chain,
+                    "edge_distance_m": round(location.edge_distance_m, 2),
+                },
+                ensure_ascii=False,
+            )
+        )
         return
     for unit in location.chain:
-        label = settings.levels.get(unit["level"]).label(settings.lang) \
-            if unit["level"] in settings.levels.names else unit["level"]
+        label = (
+            settings.levels.get(unit["level"]).label(settings.lang)
+            if unit["level"] in settings.levels.names
+            else unit["level"]
+        )
         click.echo(f"{label:<12} {unit['code']:<16} {unit['name']}")
     deepest = location.unit["level"]
-    click.echo(message("edge_distance", settings.lang, level=deepest,
-                       metres=location.edge_distance_m))
+    click.echo(
+        message("edge_distance", settings.lang, level=deepest, metres=location.edge_distance_m)
+    )
 
 
 # --- serve and demo ----------------------------------------------------------------------------
@@ -251,10 +272,18 @@ def serve(context: Context, host: str | None, port: int | None) -> None:
 
 
 @main.command("demo")
-@click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False),
-              default=Path("data"), show_default=True)
-@click.option("--out-dir", type=click.Path(path_type=Path, file_okay=False),
-              default=Path("var/demo"), show_default=True)
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("data"),
+    show_default=True,
+)
+@click.option(
+    "--out-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("var/demo"),
+    show_default=True,
+)
 @pass_context
 def demo(context: Context, data_dir: Path, out_dir: Path) -> None:
     """Load the bundled Los Angeles sample and locate its 311 requests."""

@@ -61,11 +61,16 @@ class Settings:
         },
     )
     host: str = field(
-        default="127.0.0.1", metadata={"env": "GRIDMAP_HOST", "doc": "address `gridmap serve` binds"}
+        default="127.0.0.1",
+        metadata={"env": "GRIDMAP_HOST", "doc": "address `gridmap serve` binds"},
     )
     port: int = field(
         default=8000,
-        metadata={"env": "GRIDMAP_PORT", "parse": _positive_int, "doc": "port `gridmap serve` binds"},
+        metadata={
+            "env": "GRIDMAP_PORT",
+            "parse": _positive_int,
+            "doc": "port `gridmap serve` binds",
+        },
     )
     threads: int = field(
         default=8,

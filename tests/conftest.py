@@ -24,8 +24,9 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
-def migrate_template(host: str, port: int, user: str, dbname: str, password: str | None,
-                     **_: Any) -> None:
+def migrate_template(
+    host: str, port: int, user: str, dbname: str, password: str | None, **_: Any
+) -> None:
     """Loader for pytest-postgresql: apply our migrations to the template database once."""
     migrations.upgrade(f"postgresql://{user}@{host}:{port}/{dbname}")
 
@@ -44,7 +45,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         if reporter:
             reporter.write_line(
                 f"FAILED: {skipped} test(s) skipped; every database and browser test must run "
-                "(set GRIDMAP_ALLOW_SKIPS=1 to allow skips locally)", red=True)
+                "(set GRIDMAP_ALLOW_SKIPS=1 to allow skips locally)",
+                red=True,
+            )
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
@@ -57,7 +60,9 @@ def db_url(postgresql: psycopg.Connection) -> str:
     return f"postgresql://{info.user}@{info.host}:{info.port}/{info.dbname}"
 
 
-CHINA_LEVELS = "city:City:市,district:District:区,street:Street:街道,community:Community:社区,cell:Cell:网格"
+CHINA_LEVELS = (
+    "city:City:市,district:District:区,street:Street:街道,community:Community:社区,cell:Cell:网格"
+)
 
 
 @pytest.fixture
@@ -74,8 +79,12 @@ def database(settings: Settings) -> Iterator[Database]:
 @pytest.fixture
 def env(settings: Settings) -> dict[str, str]:
     """Environment for running the `gridmap` command against this test's database."""
-    return {**os.environ, "GRIDMAP_DATABASE_URL": settings.database_url,
-            "GRIDMAP_LEVELS": CHINA_LEVELS, "GRIDMAP_LOG_LEVEL": "WARNING"}
+    return {
+        **os.environ,
+        "GRIDMAP_DATABASE_URL": settings.database_url,
+        "GRIDMAP_LEVELS": CHINA_LEVELS,
+        "GRIDMAP_LOG_LEVEL": "WARNING",
+    }
 
 
 # --- boundary files ----------------------------------------------------------------------------
@@ -86,16 +95,23 @@ X0, Y0, STEP = 118.78, 32.04, 0.01
 
 
 def square(col: int, row: int, width: int = 1, height: int = 1) -> Any:
-    return box(X0 + col * STEP, Y0 + row * STEP, X0 + (col + width) * STEP,
-               Y0 + (row + height) * STEP)
+    return box(
+        X0 + col * STEP, Y0 + row * STEP, X0 + (col + width) * STEP, Y0 + (row + height) * STEP
+    )
 
 
 @pytest.fixture
 def write_layer(tmp_path: Path) -> Callable[..., Path]:
     """Write rows (dicts with a shapely 'geometry') as a real file via pyogrio."""
 
-    def write(name: str, rows: list[dict[str, Any]], *, crs: str = "EPSG:4326",
-              driver: str = "GeoJSON", to_crs: str | None = None) -> Path:
+    def write(
+        name: str,
+        rows: list[dict[str, Any]],
+        *,
+        crs: str = "EPSG:4326",
+        driver: str = "GeoJSON",
+        to_crs: str | None = None,
+    ) -> Path:
         frame = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)
         if to_crs:
             frame = frame.to_crs(to_crs)
@@ -111,27 +127,48 @@ def write_layer(tmp_path: Path) -> Callable[..., Path]:
 def small_grid(write_layer: Callable[..., Path]) -> dict[str, Path]:
     """city (2x1 squares) > districts D1 (west), D2 (east) > cells, each 1 x 0.5 squares."""
     city = write_layer("city", [{"code": "3201", "name": "南京市", "geometry": square(0, 0, 2, 1)}])
-    districts = write_layer("districts", [
-        {"code": "320101", "name": "西区", "geometry": square(0, 0)},
-        {"code": "320102", "name": "东区", "geometry": square(1, 0)},
-    ])
+    districts = write_layer(
+        "districts",
+        [
+            {"code": "320101", "name": "西区", "geometry": square(0, 0)},
+            {"code": "320102", "name": "东区", "geometry": square(1, 0)},
+        ],
+    )
     half = STEP / 2
-    cells = write_layer("cells", [
-        {"code": f"{d}{i:03d}", "name": f"网格{d[-1]}-{i}",
-         "geometry": box(X0 + c * STEP, Y0 + (i - 1) * half, X0 + (c + 1) * STEP, Y0 + i * half)}
-        for c, d in ((0, "320101"), (1, "320102")) for i in (1, 2)
-    ])
+    cells = write_layer(
+        "cells",
+        [
+            {
+                "code": f"{d}{i:03d}",
+                "name": f"网格{d[-1]}-{i}",
+                "geometry": box(
+                    X0 + c * STEP, Y0 + (i - 1) * half, X0 + (c + 1) * STEP, Y0 + i * half
+                ),
+            }
+            for c, d in ((0, "320101"), (1, "320102"))
+            for i in (1, 2)
+        ],
+    )
     return {"city": city, "district": districts, "cell": cells}
 
 
 @pytest.fixture
-def load_small_grid(database: Database, settings: Settings,
-                    small_grid: dict[str, Path]) -> dict[str, Path]:
+def load_small_grid(
+    database: Database, settings: Settings, small_grid: dict[str, Path]
+) -> dict[str, Path]:
     from gridmap.services.boundaries import import_boundaries
 
     for level in ("city", "district", "cell"):
-        import_boundaries(database, settings, small_grid[level], level=level, code_field="code",
-                          name_field="name", commit=True, activate=True)
+        import_boundaries(
+            database,
+            settings,
+            small_grid[level],
+            level=level,
+            code_field="code",
+            name_field="name",
+            commit=True,
+            activate=True,
+        )
     return small_grid
 
 

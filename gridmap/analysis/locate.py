@@ -60,8 +60,10 @@ class UnitIndex:
         self.unit_rank = np.array([rank_of.get(lv, -1) for lv in self.unit_level], dtype=np.int64)
         # code order for the tie-break: position in the sorted codes = "lowest code wins"
         self.unit_code_order = np.argsort(np.argsort(self.unit_code.astype(str), kind="stable"))
-        key = pd.Series(np.arange(len(self.unit_code)), index=pd.MultiIndex.from_arrays(
-            [self.unit_level, self.unit_code]))
+        key = pd.Series(
+            np.arange(len(self.unit_code)),
+            index=pd.MultiIndex.from_arrays([self.unit_level, self.unit_code]),
+        )
         parent = pd.MultiIndex.from_arrays([self.unit_parent_level, self.unit_parent_code])
         self.unit_parent = key.reindex(parent).fillna(-1).to_numpy(dtype=np.int64)
         self.tree = shapely.STRtree(self.part_geom)
@@ -86,7 +88,7 @@ class UnitIndex:
 
     def deepest_units(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
         """Index of the deepest unit covering each point, -1 where none (inputs must be valid)."""
-        points = shapely.points(lon, lat)
+        points = np.asarray(shapely.points(lon, lat), dtype=object)
         # "intersects" of a point and a polygon is "covers": a point on an edge matches.
         point_idx, part_idx = self.tree.query(points, predicate="intersects")
         hit = np.full(len(points), -1, dtype=np.int64)

@@ -59,7 +59,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh-CN": "{path}：没有字段 {field!r}（{option}）；现有字段为：{fields}",
     },
     "crs_missing": {
-        "en": "{path}: the file declares no coordinate system; give one with --crs (e.g. EPSG:4490)",
+        "en": "{path}: the file declares no coordinate system; "
+        "give one with --crs (e.g. EPSG:4490)",
         "zh-CN": "{path}：文件未声明坐标系；请用 --crs 指定（例如 EPSG:4490）",
     },
     "crs_invalid": {
@@ -96,7 +97,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh-CN": "{count} 个{level}不在任何{parent_level}内：{codes}",
     },
     "parent_level_empty": {
-        "en": "level {level} is loaded without its parent level {parent_level}: units get no parent",
+        "en": "level {level} is loaded without its parent level {parent_level}: "
+        "units get no parent",
         "zh-CN": "加载{level}时其上级层级{parent_level}尚无数据：这些单元没有上级",
     },
     "geometry_repaired": {

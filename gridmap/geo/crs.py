@@ -33,7 +33,7 @@ def local_metric_crs(lon: float, lat: float) -> pyproj.CRS:
     WGS84 UTM zone. Both keep scale error below ~0.1 % within a city.
     """
     if _CHINA_LON[0] <= lon <= _CHINA_LON[1] and _CHINA_LAT[0] <= lat <= _CHINA_LAT[1]:
-        central_meridian = int(round(lon / 3.0)) * 3
+        central_meridian = round(lon / 3.0) * 3
         central_meridian = min(max(central_meridian, _CGCS2000_GK3_FIRST_CM), 135)
         return pyproj.CRS.from_epsg(
             _CGCS2000_GK3_FIRST_EPSG + (central_meridian - _CGCS2000_GK3_FIRST_CM) // 3

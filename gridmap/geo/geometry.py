@@ -30,40 +30,36 @@ def _polygonal_part(geom: BaseGeometry) -> BaseGeometry:
 
 
 def to_valid_multipolygons(geoms: np.ndarray) -> RepairResult:
-    """Repair (make_valid, keep polygonal parts), drop Z/M and promote to MultiPolygon."""
-    geoms = np.asarray(geoms, dtype=object)
-    missing = shapely.is_missing(geoms)
-    had_z = np.zeros(len(geoms), dtype=bool)
-    had_z[~missing] = shapely.has_z(geoms[~missing])
-    flat = geoms.copy()
-    flat[had_z] = shapely.force_2d(geoms[had_z])
+    """Repair (make_valid, keep polygonal parts), drop Z/M and promote to MultiPolygon.
 
-    problem: list[str | None] = [None] * len(flat)
-    out = np.empty(len(flat), dtype=object)
+    Vectorised: only the (rare) invalid geometries are repaired one by one.
+    """
+    flat = np.asarray(geoms, dtype=object).copy()
+    missing = shapely.is_missing(flat)
+    had_z = np.zeros(len(flat), dtype=bool)
+    had_z[~missing] = shapely.has_z(flat[~missing])
+    flat[had_z] = shapely.force_2d(flat[had_z])
+
+    type_id = shapely.get_type_id(flat)  # -1 where missing
+    empty = missing | shapely.is_empty(flat)
+    polygonal = np.isin(type_id, [shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON])
+    problem: list[str | None] = [
+        "empty" if empty[i] else (None if polygonal[i] else flat[i].geom_type)
+        for i in range(len(flat))
+    ]
+    ok = polygonal & ~empty
+    out = np.full(len(flat), None, dtype=object)
+    out[ok] = flat[ok]
     repaired = np.zeros(len(flat), dtype=bool)
-    for i, geom in enumerate(flat):
-        # A plain loop: only the rare invalid or non-polygonal inputs take the slow branch;
-        # the common valid polygon is checked and promoted by vectorised calls below.
-        if geom is None or geom.is_empty:
-            problem[i] = "empty"
-            continue
-        if geom.geom_type not in POLYGONAL:
-            problem[i] = geom.geom_type
-            continue
-        out[i] = geom
-    ok = np.array([p is None for p in problem], dtype=bool)
-    if ok.any():
-        invalid = ok.copy()
-        invalid[ok] = ~shapely.is_valid(out[ok].astype(object))
-        for i in np.flatnonzero(invalid):
-            fixed = _polygonal_part(shapely.make_valid(out[i]))
-            if fixed.is_empty:
-                problem[i] = "empty"
-                ok[i] = False
-                out[i] = None
-            else:
-                out[i] = fixed
-                repaired[i] = True
-        single = ok & (shapely.get_type_id(out) == shapely.GeometryType.POLYGON)
-        out[single] = [shapely.MultiPolygon([g]) for g in out[single]]
+    invalid = ok.copy()
+    invalid[ok] = ~shapely.is_valid(out[ok])
+    for index in np.flatnonzero(invalid):
+        fixed = _polygonal_part(shapely.make_valid(out[index]))
+        if fixed.is_empty:
+            problem[index], ok[index], out[index] = "empty", False, None
+        else:
+            out[index], repaired[index] = fixed, True
+    single = ok & (shapely.get_type_id(out) == shapely.GeometryType.POLYGON)
+    # indices: one MultiPolygon per input row (without them shapely merges the whole array)
+    out[single] = shapely.multipolygons(out[single], indices=np.arange(int(single.sum())))
     return RepairResult(out, repaired, had_z, problem)

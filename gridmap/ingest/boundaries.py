@@ -37,7 +37,8 @@ def _dataset_path(path: Path) -> str:
         return str(path)
     with zipfile.ZipFile(path) as archive:
         inner = [
-            n for n in archive.namelist()
+            n
+            for n in archive.namelist()
             if n.lower().endswith(_LAYER_SUFFIXES) and not n.startswith("__MACOSX")
         ]
     if not inner:

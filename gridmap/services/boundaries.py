@@ -60,10 +60,15 @@ class ImportReport:
 
 
 def _column(frame: pd.DataFrame, name: str, *, option: str, path: str) -> pd.Series:
-    if name not in frame.columns:
-        fields = ", ".join(str(c) for c in frame.columns if c != frame.geometry.name)
-        raise InputError("field_missing", path=path, field=name, option=option, fields=fields)
-    return frame[name]
+    """The named field; case-insensitive when unambiguous (DBF field names are often upper
+    case, while the same layer as GeoJSON has them in lower case)."""
+    if name in frame.columns:
+        return frame[name]
+    folded = [c for c in frame.columns if str(c).casefold() == name.casefold()]
+    if len(folded) == 1:
+        return frame[folded[0]]
+    fields = ", ".join(str(c) for c in frame.columns if c != frame.geometry.name)
+    raise InputError("field_missing", path=path, field=name, option=option, fields=fields)
 
 
 def _as_text(values: pd.Series) -> np.ndarray:
@@ -115,7 +120,7 @@ def _staged_units(
             name=names[i],
             parent_code=parents[i] or None,
             geom_wkb=wkb[i],
-            properties={k: _json_safe(v) for k, v in records[i].items()},
+            properties={str(k): _json_safe(v) for k, v in records[i].items()},
         )
 
 
@@ -150,7 +155,7 @@ def import_boundaries(
     repair = to_valid_multipolygons(frame.geometry.to_numpy())
     for i, problem in enumerate(repair.problem):
         if problem is not None:
-            code = frame[code_field].iloc[i] if code_field in frame.columns else "?"
+            code = _column(frame, code_field, option="--code-field", path=source).iloc[i]
             key = "geometry_empty" if problem == "empty" else "geometry_not_polygonal"
             raise InputError(key, path=source, feature=i, code=code, geom_type=problem)
     staged = list(
@@ -193,10 +198,13 @@ def import_boundaries(
             unit_store.carry_over_units(conn, base=base, new=generation, except_level=level)
         counts = unit_store.level_counts(conn, generation)
         unit_store.stage_units(conn, staged)
-        _assign_parents(conn, settings, report, generation=generation, counts=counts,
-                        parent_field=parent_field)
+        _assign_parents(
+            conn, settings, report, generation=generation, counts=counts, parent_field=parent_field
+        )
         unit_store.insert_staged_units(
-            conn, generation=generation, level=level,
+            conn,
+            generation=generation,
+            level=level,
             max_vertices=settings.subdivide_max_vertices,
         )
         report.level_counts = unit_store.level_counts(conn, generation)
@@ -209,7 +217,11 @@ def import_boundaries(
             unit_store.save_generation_report(conn, generation, report.as_dict())
     LOGGER.info(
         "import %s level=%s features=%d committed=%s generation=%s",
-        source, level, report.features, report.committed, report.generation,
+        source,
+        level,
+        report.features,
+        report.committed,
+        report.generation,
     )
     return report
 
@@ -244,8 +256,12 @@ def _assign_parents(
         if unknown:
             feature, code, parent = unknown[0]
             raise InputError(
-                "parent_unknown", path=report.source, feature=feature, code=code,
-                parent=parent, level=parent_level,
+                "parent_unknown",
+                path=report.source,
+                feature=feature,
+                code=code,
+                parent=parent,
+                level=parent_level,
             )
         unit_store.set_staged_parent_level(conn, parent_level)
         report.parents_from = "field"
@@ -257,8 +273,11 @@ def _assign_parents(
     )
     if report.without_parent:
         report.warn(
-            "parent_not_found", count=len(report.without_parent), level=level,
-            parent_level=parent_level, codes=", ".join(report.without_parent[:10]),
+            "parent_not_found",
+            count=len(report.without_parent),
+            level=level,
+            parent_level=parent_level,
+            codes=", ".join(report.without_parent[:10]),
         )
 
 

@@ -36,8 +36,11 @@ class DemoResult:
     generations: list[int] = field(default_factory=list)
 
     def summary_lines(self) -> list[str]:
-        lines = ["loaded the Los Angeles boundaries" if self.loaded
-                 else "Los Angeles boundaries already loaded"]
+        lines = [
+            "loaded the Los Angeles boundaries"
+            if self.loaded
+            else "Los Angeles boundaries already loaded"
+        ]
         lines.append(f"located {sum(self.counts.values())} 311 requests -> {self.located_csv}")
         lines += [f"  {k}: {v}" for k, v in self.counts.most_common()]
         lines.append(
@@ -63,7 +66,9 @@ def load_los_angeles(
     for level, *_ in LA_LAYERS:
         if level not in settings.levels.names:
             raise ConfigError(
-                "setting_invalid", setting="GRIDMAP_LEVELS", value=",".join(settings.levels.names),
+                "setting_invalid",
+                setting="GRIDMAP_LEVELS",
+                value=",".join(settings.levels.names),
                 reason="the Los Angeles demo needs the levels city, region, council "
                 "(see data/los_angeles/gridmap.env)",
             )
@@ -76,16 +81,26 @@ def load_los_angeles(
     if not already:
         for level, filename, code_field, name_field in LA_LAYERS:
             report = boundary_service.import_boundaries(
-                db, settings, folder / filename, level=level, code_field=code_field,
-                name_field=name_field, commit=True, activate=True,
+                db,
+                settings,
+                folder / filename,
+                level=level,
+                code_field=code_field,
+                name_field=name_field,
+                commit=True,
+                activate=True,
                 description=f"{LA_DEMO}: {level}",
             )
             assert report.generation is not None
             result_generations.append(report.generation)
     out = out_dir / "la311_2020_located.csv"
     counts = locate_service.locate_csv(
-        db, settings, folder / "la311_2020_sample_10k.csv",
-        lon_col="longitude", lat_col="latitude", out=out,
+        db,
+        settings,
+        folder / "la311_2020_sample_10k.csv",
+        lon_col="longitude",
+        lat_col="latitude",
+        out=out,
     )
     located = pd.read_csv(out, dtype=str, keep_default_na=False)
     agreement, compared = council_agreement(located)

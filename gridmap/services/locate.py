@@ -84,7 +84,7 @@ def load_unit_index(db: Database, settings: Settings) -> UnitIndex:
         unit_parent_level=column(4),
         unit_parent_code=column(5),
         unit_boundary=shapely.from_wkb(column(6)),
-        part_unit=position.loc[part_unit_ids].to_numpy(dtype=np.int64),
+        part_unit=position.reindex(part_unit_ids).to_numpy(dtype=np.int64),
         part_geom=shapely.from_wkb(np.array([p[1] for p in parts], dtype=object)),
     )
 

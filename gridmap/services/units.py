@@ -22,15 +22,24 @@ def parse_bbox(text: str) -> tuple[float, float, float, float]:
     except ValueError as exc:
         raise InputError("bbox_invalid", value=text) from exc
     values = (x0, y0, x1, y1)
-    if not (all(math.isfinite(v) for v in values) and x0 <= x1 and y0 <= y1
-            and -180 <= x0 and x1 <= 180 and -90 <= y0 and y1 <= 90):
+    if not (
+        all(math.isfinite(v) for v in values)
+        and x0 <= x1
+        and y0 <= y1
+        and x0 >= -180
+        and x1 <= 180
+        and y0 >= -90
+        and y1 <= 90
+    ):
         raise InputError("bbox_invalid", value=text)
     return values
 
 
 def display_tolerance_deg(settings: Settings, width_deg: float) -> float:
     """Simplification tolerance in degrees: the setting, grown with the view's width."""
-    metres = max(settings.display_simplify_m, width_deg * _METRES_PER_DEGREE * _VIEW_DETAIL_FRACTION)
+    metres = max(
+        settings.display_simplify_m, width_deg * _METRES_PER_DEGREE * _VIEW_DETAIL_FRACTION
+    )
     return metres / _METRES_PER_DEGREE
 
 
@@ -50,8 +59,9 @@ def find_unit(
         if not rows:
             raise NotFoundError("unit_unknown", code=code)
         if len(rows) > 1:
-            raise AmbiguousError("unit_ambiguous", code=code,
-                                 levels=", ".join(r["level"] for r in rows))
+            raise AmbiguousError(
+                "unit_ambiguous", code=code, levels=", ".join(r["level"] for r in rows)
+            )
         row = rows[0]
         chain = unit_store.unit_ancestors(
             conn, level=row["level"], code=row["code"], generation=generation
@@ -73,8 +83,11 @@ def find_unit(
             "area_m2": round(row["area_m2"], 1),
             "generation": generation,
             "children": [
-                {"level": f["properties"]["level"], "code": f["properties"]["code"],
-                 "name": f["properties"]["name"]}
+                {
+                    "level": f["properties"]["level"],
+                    "code": f["properties"]["code"],
+                    "name": f["properties"]["name"],
+                }
                 for f in children["features"]
             ],
             "attributes": row["properties"],
@@ -92,7 +105,10 @@ def units_geojson(
     width = (box[2] - box[0]) if box else 1.0
     with db.connection() as conn:
         return unit_store.units_geojson(
-            conn, generation=generation, level=level, bbox=box,
+            conn,
+            generation=generation,
+            level=level,
+            bbox=box,
             tolerance_deg=display_tolerance_deg(settings, width),
         )
 
@@ -107,11 +123,17 @@ def unit_map_layers(
     props = unit["properties"]
     with db.connection() as conn:
         children = unit_store.children_geojson(
-            conn, generation=props["generation"], level=props["level"], code=props["code"],
+            conn,
+            generation=props["generation"],
+            level=props["level"],
+            code=props["code"],
             tolerance_deg=tolerance,
         )
         neighbours = unit_store.neighbours_geojson(
-            conn, generation=props["generation"], level=props["level"], code=props["code"],
+            conn,
+            generation=props["generation"],
+            level=props["level"],
+            code=props["code"],
             tolerance_deg=tolerance,
         )
     return unit, children, neighbours

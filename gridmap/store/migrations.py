@@ -45,7 +45,9 @@ def ensure_database(url: str) -> bool:
             ).fetchone()
             if exists:
                 return False
-            conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(dbname)))
+            conn.execute(
+                psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(dbname))
+            )
             LOGGER.info("created database %s", dbname)
             return True
     except psycopg.OperationalError as exc:

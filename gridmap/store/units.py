@@ -64,7 +64,9 @@ def activate_generation(conn: psycopg.Connection, generation: int) -> None:
     ).fetchone()
     if not exists:
         raise NotFoundError("generation_unknown", generation=generation)
-    conn.execute("UPDATE boundary_generation SET active = false WHERE active AND id <> %s", (generation,))
+    conn.execute(
+        "UPDATE boundary_generation SET active = false WHERE active AND id <> %s", (generation,)
+    )
     conn.execute(
         "UPDATE boundary_generation SET active = true, activated_at = now() WHERE id = %s",
         (generation,),
@@ -83,9 +85,7 @@ def list_generations(conn: psycopg.Connection) -> list[dict[str, Any]]:
         ).fetchall()
 
 
-def carry_over_units(
-    conn: psycopg.Connection, *, base: int, new: int, except_level: str
-) -> None:
+def carry_over_units(conn: psycopg.Connection, *, base: int, new: int, except_level: str) -> None:
     """Make every unit of generation ``base`` (but ``except_level``) valid in ``new`` too.
 
     A row whose range ends just before ``new`` is extended; a row that ended earlier (the
@@ -268,8 +268,8 @@ WITH RECURSIVE pt AS (
     WHERE {IN_GENERATION} AND c.depth < 32
 )
 SELECT c.level, c.code, c.name,
-       -- distance to the unit's own boundary (not the lookup pieces' cut lines), on the sphere
-       (SELECT ST_Distance(ST_Boundary(hit.geom)::geography, pt.geom::geography, false)
+       -- distance to the unit's own boundary (not the lookup pieces' cut lines), on the spheroid
+       (SELECT ST_Distance(ST_Boundary(hit.geom)::geography, pt.geom::geography)
         FROM hit, pt) AS edge_distance_m
 FROM chain c ORDER BY c.depth DESC
 """
@@ -386,7 +386,7 @@ def neighbours_geojson(
     """Units of the same level that touch (share at least a point with) the given unit."""
     return _feature_collection(
         conn,
-        f"""u.level = %(level)s AND u.code <> %(code)s AND EXISTS (
+        """u.level = %(level)s AND u.code <> %(code)s AND EXISTS (
             SELECT 1 FROM admin_unit t WHERE t.level = %(level)s AND t.code = %(code)s
               AND t.generation_low <= %(gen)s AND t.generation_high >= %(gen)s
               -- ST_DWithin with a tiny tolerance also catches neighbours whose shared edge

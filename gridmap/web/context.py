@@ -9,11 +9,13 @@ from gridmap.store.db import Database
 
 
 def settings() -> Settings:
-    return current_app.extensions["gridmap"]["settings"]  # type: ignore[no-any-return]
+    config: Settings = current_app.extensions["gridmap"]["settings"]
+    return config
 
 
 def database() -> Database:
-    return current_app.extensions["gridmap"]["database"]  # type: ignore[no-any-return]
+    pool: Database = current_app.extensions["gridmap"]["database"]
+    return pool
 
 
 def language() -> str:

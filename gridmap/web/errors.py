@@ -28,8 +28,9 @@ def register(app: Flask) -> None:
         status = exc.code or 500
         if status == 404:
             return _error(404, "not_found", message("not_found", language(), path=request.path))
-        return _error(status, (exc.name or "error").lower().replace(" ", "_"),
-                      exc.description or "")
+        return _error(
+            status, (exc.name or "error").lower().replace(" ", "_"), exc.description or ""
+        )
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> tuple[Response, int]:
