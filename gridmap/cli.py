@@ -18,6 +18,7 @@ from gridmap.errors import GridmapError, OutsideError
 from gridmap.services import boundaries as boundary_service
 from gridmap.services import demo as demo_service
 from gridmap.services import locate as locate_service
+from gridmap.services import workers as worker_service
 from gridmap.store import migrations
 from gridmap.store.db import Database
 
@@ -168,6 +169,57 @@ def boundaries_activate(context: Context, generation: int) -> None:
     with context.database() as database:
         boundary_service.activate(database, generation)
     click.echo(f"generation {generation} is active")
+
+
+# --- workers -----------------------------------------------------------------------------------
+
+
+@main.group()
+def workers() -> None:
+    """Grid workers and their cells."""
+
+
+@workers.command("add")
+@click.argument("name")
+@click.option("--phone", help="contact number (never shown in the public API)")
+@click.option("--department", help="department or station the worker belongs to")
+@pass_context
+def workers_add(context: Context, name: str, phone: str | None, department: str | None) -> None:
+    """Register a worker; prints the new worker's id as the last word."""
+    with context.database() as database:
+        worker_id = worker_service.add_worker(
+            database, name=name, phone=phone, department=department
+        )
+    click.echo(f"added worker {worker_id}")
+
+
+@workers.command("assign")
+@click.argument("worker_id", type=int)
+@click.argument("code")
+@click.option("--level", help="the unit's level when its code repeats across levels")
+@click.option(
+    "--role", type=click.Choice(worker_service.ROLES), default="primary", show_default=True
+)
+@pass_context
+def workers_assign(
+    context: Context, worker_id: int, code: str, level: str | None, role: str
+) -> None:
+    """Assign WORKER_ID to the unit CODE of the active generation."""
+    with context.database() as database:
+        result = worker_service.assign_worker(
+            database, context.settings, worker_id, code, level=level, role=role
+        )
+    names = ", ".join(f"{w['name']} ({w['role']})" for w in result["workers"])
+    click.echo(f"{result['level']} {result['unit']}: {names}")
+
+
+@workers.command("list")
+@pass_context
+def workers_list(context: Context) -> None:
+    """List workers and their current units."""
+    with context.database() as database:
+        for w in worker_service.list_workers(database):
+            click.echo(f"{w['id']:>5}  {w['name']:<16} {w['department'] or '-':<12} {w['units']}")
 
 
 # --- locate ------------------------------------------------------------------------------------

@@ -147,6 +147,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "missing query parameter {name!r}",
         "zh-CN": "缺少查询参数 {name!r}",
     },
+    "role_invalid": {
+        "en": "role {role!r} is not one of: {roles}",
+        "zh-CN": "角色 {role!r} 无效，可选：{roles}",
+    },
+    "worker_unknown": {
+        "en": "there is no worker {worker}",
+        "zh-CN": "不存在网格员 {worker}",
+    },
     "not_found": {
         "en": "no such page: {path}",
         "zh-CN": "页面不存在：{path}",

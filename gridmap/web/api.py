@@ -9,6 +9,7 @@ from flask import Blueprint, Response, jsonify, request
 from gridmap.errors import InputError
 from gridmap.services import locate as locate_service
 from gridmap.services import units as unit_service
+from gridmap.services import workers as worker_service
 from gridmap.web.context import database, settings
 
 blueprint = Blueprint("api", __name__)
@@ -50,9 +51,13 @@ def locate() -> Response:
 @blueprint.get("/units/<code>")
 def unit(code: str) -> Response:
     """One unit as a GeoJSON Feature (geometry, chain, children); ?level= when codes repeat."""
-    return jsonify(
-        unit_service.find_unit(database(), settings(), code, level=request.args.get("level"))
-    )
+    feature = unit_service.find_unit(database(), settings(), code, level=request.args.get("level"))
+    props = feature["properties"]
+    props["workers"] = [
+        {"id": w["id"], "name": w["name"], "department": w["department"], "role": w["role"]}
+        for w in worker_service.unit_workers(database(), level=props["level"], code=props["code"])
+    ]
+    return jsonify(feature)
 
 
 @blueprint.get("/units.geojson")

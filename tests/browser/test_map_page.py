@@ -20,9 +20,15 @@ pytestmark = [pytest.mark.db, pytest.mark.browser]
 
 CHROMIUM = os.environ.get("GRIDMAP_CHROMIUM", "/usr/bin/chromium")
 # flags for a sandboxed, offline machine (no background calls to Google's services)
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture
@@ -42,7 +48,8 @@ def live_server(settings, database, load_small_grid) -> Iterator[str]:
 @pytest.fixture
 def browser():
     assert shutil.which(CHROMIUM) or os.path.exists(CHROMIUM), (
-        f"Chromium not found at {CHROMIUM}: run `make test` (installs Debian's chromium)")
+        f"Chromium not found at {CHROMIUM}: run `make test` (installs Debian's chromium)"
+    )
     with sync_playwright() as playwright:
         instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield instance

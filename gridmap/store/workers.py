@@ -1,0 +1,74 @@
+"""Grid workers and their current assignments to units."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+
+def add_worker(
+    conn: psycopg.Connection, *, name: str, phone: str | None, department: str | None
+) -> int:
+    row = conn.execute(
+        "INSERT INTO worker (name, phone, department) VALUES (%s, %s, %s) RETURNING id",
+        (name, phone, department),
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def worker_exists(conn: psycopg.Connection, worker_id: int) -> bool:
+    return conn.execute("SELECT 1 FROM worker WHERE id = %s", (worker_id,)).fetchone() is not None
+
+
+def assign_worker(
+    conn: psycopg.Connection, *, worker_id: int, level: str, code: str, role: str
+) -> int:
+    """Assign from now on; a new primary ends the unit's current primary (history is kept)."""
+    if role == "primary":
+        conn.execute(
+            """
+            UPDATE worker_assignment SET valid_to = now()
+            WHERE unit_level = %s AND unit_code = %s AND role = 'primary' AND valid_to IS NULL
+            """,
+            (level, code),
+        )
+    row = conn.execute(
+        """
+        INSERT INTO worker_assignment (worker_id, unit_level, unit_code, role)
+        VALUES (%s, %s, %s, %s) RETURNING id
+        """,
+        (worker_id, level, code, role),
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def unit_workers(conn: psycopg.Connection, *, level: str, code: str) -> list[dict[str, Any]]:
+    """Current workers of a unit, primary first (public fields only: no phone)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            """
+            SELECT w.id, w.name, w.department, a.role, a.valid_from
+            FROM worker_assignment a JOIN worker w ON w.id = a.worker_id
+            WHERE a.unit_level = %s AND a.unit_code = %s AND a.valid_to IS NULL AND w.active
+            ORDER BY a.role = 'primary' DESC, a.valid_from
+            """,
+            (level, code),
+        ).fetchall()
+
+
+def list_workers(conn: psycopg.Connection) -> list[dict[str, Any]]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            """
+            SELECT w.id, w.name, w.phone, w.department, w.active,
+                   coalesce(string_agg(a.unit_code || ' (' || a.role || ')', ', '
+                                       ORDER BY a.unit_code), '') AS units
+            FROM worker w LEFT JOIN worker_assignment a
+                 ON a.worker_id = w.id AND a.valid_to IS NULL
+            GROUP BY w.id ORDER BY w.id
+            """
+        ).fetchall()
