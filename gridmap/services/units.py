@@ -113,6 +113,23 @@ def units_geojson(
         )
 
 
+def top_units(db: Database, settings: Settings) -> list[dict[str, Any]]:
+    """Properties of the units of the highest level that has any (the index page's list);
+    empty before the first generation is active."""
+    with db.connection() as conn:
+        generation = unit_store.active_generation(conn)
+        if generation is None:
+            return []
+        counts = unit_store.level_counts(conn, generation)
+        top = next((name for name in settings.levels.names if counts.get(name)), None)
+        if top is None:
+            return []
+        collection = unit_store.units_geojson(
+            conn, generation=generation, level=top, bbox=None, tolerance_deg=0
+        )
+    return [feature["properties"] for feature in collection["features"]]
+
+
 def unit_map_layers(
     db: Database, settings: Settings, code: str, *, level: str | None = None
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:

@@ -16,6 +16,19 @@ def _static_url(filename: str) -> str:
     return url_for("static", filename=filename)
 
 
+@blueprint.get("/")
+def index() -> str:
+    """The levels of this deployment, its top units (links to their maps), a locate form."""
+    lang = language()
+    config = settings()
+    return render_template(
+        "index.html",
+        lang=lang,
+        levels=[(lv.name, lv.label(lang)) for lv in config.levels.levels],
+        units=unit_service.top_units(database(), config),
+    )
+
+
 @blueprint.get("/units/<code>/map")
 def unit_map(code: str) -> str:
     """A unit, its children and its neighbours on a map (Leaflet served locally)."""

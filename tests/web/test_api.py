@@ -85,3 +85,15 @@ def test_map_page_uses_only_vendored_assets(client):
     assert client.get("/units/nothing/map").status_code == 404
     zh = client.get("/units/320101/map?lang=zh-CN").get_data(as_text=True)
     assert 'lang="zh-CN"' in zh and "区 西区" in zh
+
+
+def test_index_lists_top_units_and_levels(client):
+    html = client.get("/?lang=zh-CN").get_data(as_text=True)
+    assert "市 › 区 › 街道 › 社区 › 网格" in html
+    assert '/units/3201/map?level=city&amp;lang=zh-CN">南京市</a>' in html
+    assert "Grid levels" in client.get("/?lang=en").get_data(as_text=True)
+
+
+def test_index_before_any_import(settings, database):
+    page = create_app(settings, database=database).test_client().get("/")
+    assert page.status_code == 200 and "Grid levels" in page.get_data(as_text=True)
