@@ -51,8 +51,16 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh-CN": "{path}：压缩包中没有 Shapefile、GeoPackage 或 GeoJSON",
     },
     "zip_many_layers": {
-        "en": "{path}: the zip holds several layers ({layers}); name one as FILE.zip/INNER/PATH",
-        "zh-CN": "{path}：压缩包中有多个图层（{layers}）；请用 FILE.zip/内部路径 指定一个",
+        "en": "{path}: the zip holds several layers ({layers}); unzip it and import one",
+        "zh-CN": "{path}：压缩包中有多个图层（{layers}）；请解压后导入其中一个",
+    },
+    "layers_many": {
+        "en": "{path}: the file holds several layers ({layers}); choose one with --layer",
+        "zh-CN": "{path}：文件中有多个图层（{layers}）；请用 --layer 选择一个",
+    },
+    "layer_unknown": {
+        "en": "{path}: no layer {layer!r}; the layers are: {layers}",
+        "zh-CN": "{path}：没有图层 {layer!r}；现有图层为：{layers}",
     },
     "field_missing": {
         "en": "{path}: no field {field!r} ({option}); the fields are: {fields}",

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pyproj
 from pyproj.exceptions import CRSError
 
 from gridmap.errors import InputError
+
+LOGGER = logging.getLogger(__name__)
 
 WGS84 = pyproj.CRS.from_epsg(4326)
 

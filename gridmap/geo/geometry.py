@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
+
+LOGGER = logging.getLogger(__name__)
 
 POLYGONAL = ("Polygon", "MultiPolygon")
 

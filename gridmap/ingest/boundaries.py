@@ -64,10 +64,11 @@ def read_boundary_file(
         raise InputError("file_missing", path=path)
     dataset = _dataset_path(path)
     try:
-        layers = pyogrio.list_layers(dataset)
-        if layer is None and len(layers) > 1:
-            names = ", ".join(str(n) for n in layers[:, 0])
-            raise InputError("zip_many_layers", path=path, layers=names)
+        names = [str(n) for n in pyogrio.list_layers(dataset)[:, 0]]
+        if layer is None and len(names) > 1:
+            raise InputError("layers_many", path=path, layers=", ".join(names))
+        if layer is not None and layer not in names:
+            raise InputError("layer_unknown", path=path, layer=layer, layers=", ".join(names))
         frame = pyogrio.read_dataframe(dataset, layer=layer, encoding=encoding)
     except InputError:
         raise

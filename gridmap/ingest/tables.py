@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from gridmap.errors import InputError
+
+LOGGER = logging.getLogger(__name__)
 
 
 def read_point_table(

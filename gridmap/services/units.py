@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Any
 
@@ -10,6 +11,8 @@ from gridmap.errors import AmbiguousError, InputError, NotFoundError
 from gridmap.services.boundaries import require_active_generation
 from gridmap.store import units as unit_store
 from gridmap.store.db import Database
+
+LOGGER = logging.getLogger(__name__)
 
 _METRES_PER_DEGREE = 111_320.0
 # A view never needs more detail than about one part in 1,500 of its width (~1 px on a screen).

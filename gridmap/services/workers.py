@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from gridmap.config import Settings
@@ -9,6 +10,8 @@ from gridmap.errors import InputError, NotFoundError
 from gridmap.services.units import find_unit
 from gridmap.store import workers as worker_store
 from gridmap.store.db import Database
+
+LOGGER = logging.getLogger(__name__)
 
 ROLES = ("primary", "backup")
 

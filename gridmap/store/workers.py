@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
+
+LOGGER = logging.getLogger(__name__)
 
 
 def add_worker(

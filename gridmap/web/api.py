@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -11,6 +12,8 @@ from gridmap.services import locate as locate_service
 from gridmap.services import units as unit_service
 from gridmap.services import workers as worker_service
 from gridmap.web.context import database, settings
+
+LOGGER = logging.getLogger(__name__)
 
 blueprint = Blueprint("api", __name__)
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, render_template, request, url_for
 
 from gridmap.domain.messages import message
 from gridmap.services import units as unit_service
 from gridmap.web.context import database, language, settings
 from gridmap.web.maps import build_unit_map
+
+LOGGER = logging.getLogger(__name__)
 
 blueprint = Blueprint("pages", __name__)
 

@@ -354,3 +354,20 @@ def test_import_path_errors_name_the_file(database, settings, tmp_path: Path):
     garbage.write_text("{not json")
     with pytest.raises(InputError, match=r"garbage\.geojson"):
         import_boundaries(database, settings, garbage, level="city", code_field="c", name_field="n")
+
+
+def test_geopackage_with_two_layers_asks_for_one(database, settings, tmp_path):
+    import geopandas as gpd
+
+    path = tmp_path / "two.gpkg"
+    for name, geom in (("streets", square(0, 0)), ("communities", square(1, 0))):
+        gpd.GeoDataFrame(
+            {"code": [name], "name": [name]}, geometry=[geom], crs="EPSG:4326"
+        ).to_file(path, layer=name, engine="pyogrio")
+    kwargs = {"level": "district", "code_field": "code", "name_field": "name"}
+    with pytest.raises(InputError, match="--layer"):
+        import_boundaries(database, settings, path, **kwargs)
+    with pytest.raises(InputError, match="no layer 'roads'"):
+        import_boundaries(database, settings, path, layer="roads", **kwargs)
+    report = import_boundaries(database, settings, path, layer="communities", **kwargs)
+    assert report.sample_names == ["communities"]
