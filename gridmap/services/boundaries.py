@@ -19,7 +19,7 @@ import shapely
 from gridmap.config import Settings
 from gridmap.errors import InputError, NotFoundError
 from gridmap.geo.geometry import to_valid_multipolygons
-from gridmap.ingest.boundaries import read_boundary_file
+from gridmap.ingest.boundaries import BoundaryFile, read_boundary_file
 from gridmap.store import units as unit_store
 from gridmap.store.db import Database
 
@@ -147,6 +147,36 @@ def import_boundaries(
     """
     settings.levels.get(level)  # unknown level: clear error before reading anything
     boundary = read_boundary_file(path, layer=layer, encoding=encoding, crs=crs)
+    return import_layer(
+        db,
+        settings,
+        boundary,
+        level=level,
+        code_field=code_field,
+        name_field=name_field,
+        parent_field=parent_field,
+        commit=commit,
+        activate=activate,
+        description=description or f"{level} from {path.name}",
+    )
+
+
+def import_layer(
+    db: Database,
+    settings: Settings,
+    boundary: BoundaryFile,
+    *,
+    level: str,
+    code_field: str,
+    name_field: str,
+    parent_field: str | None = None,
+    commit: bool = False,
+    activate: bool = False,
+    description: str,
+) -> ImportReport:
+    """Import a layer already in EPSG:4326 (read from a file, or generated, e.g. cells cut
+    from the road network): repair, stage, assign parents, write a generation or roll back."""
+    settings.levels.get(level)
     frame = boundary.frame
     source = boundary.source
     if len(frame) == 0:
@@ -191,9 +221,7 @@ def import_boundaries(
     with db.transaction(commit=commit) as conn:
         base = unit_store.active_generation(conn)
         report.base_generation = base
-        generation = unit_store.create_generation(
-            conn, description=description or f"{level} from {path.name}"
-        )
+        generation = unit_store.create_generation(conn, description=description)
         if base is not None:
             unit_store.carry_over_units(conn, base=base, new=generation, except_level=level)
         counts = unit_store.level_counts(conn, generation)
