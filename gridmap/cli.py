@@ -102,8 +102,11 @@ def _print_report(report: boundary_service.ImportReport, lang: str) -> None:
     echo(f"features:    {report.features}")
     echo(f"crs:         {report.source_crs} (from {report.crs_from}) -> EPSG:4326")
     echo(
-        f"encoding:    {report.encoding or 'auto'}; sample names: {', '.join(report.sample_names)}"
+        f"encoding:    {report.encoding or 'UTF-8'} (from {report.encoding_from}); "
+        f"sample names: {', '.join(report.sample_names)}"
     )
+    if report.coord_type != "wgs84":
+        echo(f"offset:      {report.coord_type} -> WGS84 removed")
     echo(f"based on:    generation {report.base_generation or '-'}")
     if report.parent_level:
         echo(
@@ -131,6 +134,14 @@ def _print_report(report: boundary_service.ImportReport, lang: str) -> None:
 @click.option("--parent-field", help="field holding the parent's code (default: by geometry)")
 @click.option("--encoding", help="attribute encoding, e.g. GB18030 (default: the file's own)")
 @click.option("--crs", help="the file's CRS when it declares none or a wrong one")
+@click.option("--towgs84", help="dx,dy,dz[,rx,ry,rz,ds]: makes Xian 1980 / Beijing 1954 usable")
+@click.option(
+    "--coord-type",
+    type=click.Choice(["wgs84", "gcj02", "bd09"]),
+    default="wgs84",
+    show_default=True,
+    help="gcj02/bd09: digitised on Amap/Tencent or Baidu maps",
+)
 @click.option("--layer", help="layer name in a multi-layer file")
 @click.option("--commit", is_flag=True, help="write a new generation (default: dry run)")
 @click.option("--activate", is_flag=True, help="make the new generation active (with --commit)")

@@ -66,10 +66,31 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{path}: no field {field!r} ({option}); the fields are: {fields}",
         "zh-CN": "{path}：没有字段 {field!r}（{option}）；现有字段为：{fields}",
     },
-    "crs_missing": {
-        "en": "{path}: the file declares no coordinate system; "
-        "give one with --crs (e.g. EPSG:4490)",
-        "zh-CN": "{path}：文件未声明坐标系；请用 --crs 指定（例如 EPSG:4490）",
+    "crs_ambiguous": {
+        "en": "{path}: the file declares no coordinate system and its coordinates "
+        "({bounds}) do not tell which; give one with --crs (e.g. EPSG:4549)",
+        "zh-CN": "{path}：文件未声明坐标系，且无法从坐标（{bounds}）判断；"
+        "请用 --crs 指定（例如 EPSG:4549）",
+    },
+    "crs_legacy_datum": {
+        "en": "{path}: the coordinate system {crs} is on the {datum} datum, which PROJ cannot "
+        "transform to WGS84 without local parameters (it would silently apply a zero shift); "
+        "give them with --towgs84 dx,dy,dz[,rx,ry,rz,ds] or convert the file to CGCS2000 first",
+        "zh-CN": "{path}：坐标系 {crs} 基于{datum}基准，没有本地转换参数时 PROJ 无法正确转换到"
+        " WGS84（会静默地按零偏移处理）；请用 --towgs84 dx,dy,dz[,rx,ry,rz,ds] 提供参数，"
+        "或先将文件转换为 CGCS2000",
+    },
+    "towgs84_invalid": {
+        "en": "--towgs84 {value!r} is invalid: {reason}",
+        "zh-CN": "--towgs84 {value!r} 无效：{reason}",
+    },
+    "coord_type_invalid": {
+        "en": "coordinate type {value!r} is not one of: {types}",
+        "zh-CN": "坐标类型 {value!r} 无效，可选：{types}",
+    },
+    "dbf_missing": {
+        "en": "{path}: the shapefile has no .dbf (attribute table); codes and names are in it",
+        "zh-CN": "{path}：Shapefile 缺少 .dbf（属性表），编码和名称都在其中",
     },
     "crs_invalid": {
         "en": "--crs {crs!r} is not a coordinate system pyproj knows: {reason}",

@@ -53,3 +53,61 @@ def lonlat_to_metric(
     transformer = pyproj.Transformer.from_crs(WGS84, crs, always_xy=True)
     x, y = transformer.transform(lon, lat)
     return np.asarray(x), np.asarray(y)
+
+
+# --- inferring a missing CRS -----------------------------------------------------------------
+
+# CGCS2000 Gauss-Kruger with the zone number prefixed to the false easting (e.g. 39 500 000):
+# 3-degree zones 25..45 are EPSG:4513..4533, 6-degree zones 13..23 are EPSG:4491..4501. The two
+# ranges do not overlap, so the prefix alone tells which projection it is.
+_GK3_ZONES = (25, 45, 4513)
+_GK6_ZONES = (13, 23, 4491)
+# northings of China in metres (about 18 N .. 54 N)
+_CHINA_NORTHING = (1_900_000.0, 6_100_000.0)
+
+
+def infer_crs(bounds: tuple[float, float, float, float]) -> tuple[pyproj.CRS, str] | None:
+    """Guess a CRS from coordinates alone, only where the guess is unambiguous.
+
+    Returns (crs, reason) or None. Longitude/latitude ranges give EPSG:4326 (CGCS2000 and WGS84
+    agree to a few centimetres); eastings with a Gauss-Kruger zone prefix give that zone.
+    Plain metric coordinates without a prefix could be any zone, any datum: no guess.
+    """
+    x0, y0, x1, y1 = bounds
+    if -180.0 <= x0 <= x1 <= 180.0 and -90.0 <= y0 <= y1 <= 90.0:
+        return WGS84, "coordinates are in the longitude/latitude range"
+    zone0, zone1 = int(x0 // 1_000_000), int(x1 // 1_000_000)
+    if zone0 == zone1 and _CHINA_NORTHING[0] <= y0 <= y1 <= _CHINA_NORTHING[1]:
+        for first, last, first_epsg in (_GK3_ZONES, _GK6_ZONES):
+            if first <= zone0 <= last:
+                crs = pyproj.CRS.from_epsg(first_epsg + zone0 - first)
+                return crs, f"eastings carry the Gauss-Kruger zone prefix {zone0}"
+    return None
+
+
+# --- legacy Chinese datums -------------------------------------------------------------------
+
+# PROJ knows these datums but has no transformation to WGS84 for them: it would silently apply a
+# zero shift (tens to over a hundred metres wrong). Local 7-parameter sets exist per city.
+LEGACY_DATUMS = ("Xian 1980", "Beijing 1954", "Xi'an 1980")
+
+
+def legacy_datum(crs: pyproj.CRS) -> str | None:
+    """The legacy datum's name when ``crs`` is on Xian 1980 or Beijing 1954, else None."""
+    names = [crs.datum.name if crs.datum else "", crs.name]
+    for name in names:
+        for legacy in LEGACY_DATUMS:
+            if legacy.replace("'", "").lower() in name.replace("'", "").replace("_", " ").lower():
+                return legacy
+    return None
+
+
+def with_towgs84(crs: pyproj.CRS, towgs84: str) -> pyproj.CRS:
+    """``crs`` with explicit Helmert parameters (3 or 7 numbers: dx,dy,dz[,rx,ry,rz,ds])."""
+    parts = [p.strip() for p in towgs84.split(",")]
+    if len(parts) not in (3, 7):
+        raise ValueError("--towgs84 needs 3 or 7 comma-separated numbers")
+    values = [float(p) for p in parts]
+    proj4 = crs.to_proj4()
+    proj4 = " ".join(t for t in proj4.split() if not t.startswith(("+towgs84", "+datum")))
+    return pyproj.CRS.from_proj4(f"{proj4} +towgs84={','.join(str(v) for v in values)}")

@@ -38,6 +38,8 @@ class ImportReport:
     source_crs: str
     crs_from: str
     encoding: str | None
+    encoding_from: str
+    coord_type: str
     sample_names: list[str]
     base_generation: int | None
     parent_level: str | None
@@ -135,6 +137,8 @@ def import_boundaries(
     parent_field: str | None = None,
     encoding: str | None = None,
     crs: str | None = None,
+    towgs84: str | None = None,
+    coord_type: str = "wgs84",
     layer: str | None = None,
     commit: bool = False,
     activate: bool = False,
@@ -146,7 +150,9 @@ def import_boundaries(
     step, reports, and is rolled back; a failure anywhere leaves the database as it was.
     """
     settings.levels.get(level)  # unknown level: clear error before reading anything
-    boundary = read_boundary_file(path, layer=layer, encoding=encoding, crs=crs)
+    boundary = read_boundary_file(
+        path, layer=layer, encoding=encoding, crs=crs, towgs84=towgs84, coord_type=coord_type
+    )
     return import_layer(
         db,
         settings,
@@ -206,6 +212,8 @@ def import_layer(
         source_crs=boundary.source_crs,
         crs_from=boundary.crs_from,
         encoding=boundary.encoding,
+        encoding_from=boundary.encoding_from,
+        coord_type=boundary.coord_type,
         sample_names=[u.name for u in staged[:_SAMPLE_SIZE]],
         base_generation=None,
         parent_level=None,
