@@ -14,7 +14,7 @@ import click
 
 from gridmap.config import Settings
 from gridmap.domain.messages import bilingual, message
-from gridmap.errors import GridmapError, OutsideError
+from gridmap.errors import GridmapError, ImportChecksError, OutsideError
 from gridmap.services import boundaries as boundary_service
 from gridmap.services import demo as demo_service
 from gridmap.services import locate as locate_service
@@ -117,6 +117,13 @@ def _print_report(report: boundary_service.ImportReport, lang: str) -> None:
         echo(f"z/m dropped: {report.z_dropped}")
     for warning in report.warnings:
         echo(f"warning:     {bilingual(warning['key'], **warning['params'])}")
+    for finding in report.checks:
+        where = f" at {finding['lon']}, {finding['lat']}" if finding["lon"] is not None else ""
+        text = bilingual(finding["key"], **finding["params"])
+        echo(f"{finding['severity']:<12} {text}{where}")
+    if report.checks or report.check_errors:
+        warnings = len(report.checks) - report.check_errors
+        echo(f"checks:      {report.check_errors} error(s), {warnings} warning(s)")
     counts = ", ".join(f"{k}={v}" for k, v in sorted(report.level_counts.items()))
     echo(f"units in the new generation: {counts}")
     if report.committed:
@@ -142,7 +149,13 @@ def _print_report(report: boundary_service.ImportReport, lang: str) -> None:
     show_default=True,
     help="gcj02/bd09: digitised on Amap/Tencent or Baidu maps",
 )
-@click.option("--layer", help="layer name in a multi-layer file")
+@click.option("--layer", help="layer name in a multi-layer file, or a file inside a zip")
+@click.option(
+    "--allow",
+    multiple=True,
+    metavar="CHECK",
+    help="accept this check's errors as warnings (recorded), e.g. check_overlap",
+)
 @click.option("--commit", is_flag=True, help="write a new generation (default: dry run)")
 @click.option("--activate", is_flag=True, help="make the new generation active (with --commit)")
 @click.option("--json", "as_json", is_flag=True, help="print the report as JSON")
@@ -152,7 +165,12 @@ def boundaries_import(context: Context, file: Path, as_json: bool, **options: An
     if options["activate"] and not options["commit"]:
         raise click.UsageError("--activate needs --commit")
     with context.database() as database:
-        report = boundary_service.import_boundaries(database, context.settings, file, **options)
+        try:
+            report = boundary_service.import_boundaries(database, context.settings, file, **options)
+        except ImportChecksError as failed:  # show every finding, then fail
+            if failed.report is not None:
+                _print_report(failed.report, context.settings.lang)
+            raise
     if as_json:
         click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
     else:

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from gridmap.domain.codes import CodeProfile
 from gridmap.domain.levels import DEFAULT_LEVELS_SPEC, Hierarchy
 from gridmap.errors import ConfigError
 
@@ -104,6 +105,32 @@ class Settings:
             "parse": _non_negative_float,
             "doc": "tolerance in metres for simplifying polygons sent to maps "
             "(grows with the bbox so a city-wide view stays light)",
+        },
+    )
+    code_profile: CodeProfile = field(
+        default_factory=lambda: CodeProfile.parse("free"),
+        metadata={
+            "env": "GRIDMAP_CODE_PROFILE",
+            "parse": CodeProfile.parse,
+            "default_text": "free",
+            "doc": "unit code layout: `free`, `gb` (6/9/12/15 digits nested by prefix) or "
+            "`NAME:level=digits,...`",
+        },
+    )
+    check_width_m: float = field(
+        default=0.5,
+        metadata={
+            "env": "GRIDMAP_CHECK_WIDTH_M",
+            "parse": _non_negative_float,
+            "doc": "import checks ignore overlaps and gaps narrower than this (metres)",
+        },
+    )
+    sliver_area_m2: float = field(
+        default=50.0,
+        metadata={
+            "env": "GRIDMAP_SLIVER_AREA_M2",
+            "parse": _non_negative_float,
+            "doc": "thin polygon parts smaller than this (m2) are reported as slivers",
         },
     )
     tile_url: str = field(

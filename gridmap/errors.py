@@ -52,3 +52,11 @@ class AmbiguousError(GridmapError):
     """A reference matches more than one thing."""
 
     http_status = 409
+
+
+class ImportChecksError(InputError):
+    """An import's checks found hard errors; ``report`` holds every finding."""
+
+    def __init__(self, key: str, *, report: Any = None, **params: Any) -> None:
+        super().__init__(key, **params)
+        self.report = report

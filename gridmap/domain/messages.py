@@ -134,6 +134,55 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{count} invalid geometr(ies) repaired: {codes}",
         "zh-CN": "修复了 {count} 个无效几何：{codes}",
     },
+    # checks
+    "check_overlap": {
+        "en": "{code} and {other} overlap by {area_m2} m2",
+        "zh-CN": "{code} 与 {other} 重叠 {area_m2} 平方米",
+    },
+    "check_gap": {
+        "en": "a gap of {area_m2} m2 inside {parent} belongs to none of its children",
+        "zh-CN": "{parent} 内有 {area_m2} 平方米的空隙不属于任何下级单元",
+    },
+    "check_enclosed_gap": {
+        "en": "a hole of {area_m2} m2 enclosed by the units belongs to none of them",
+        "zh-CN": "单元之间围合出 {area_m2} 平方米的空洞，不属于任何单元",
+    },
+    "check_outside_parent": {
+        "en": "{code} lies {area_m2} m2 outside its parent {parent}",
+        "zh-CN": "{code} 有 {area_m2} 平方米位于其上级 {parent} 之外",
+    },
+    "check_several_parents": {
+        "en": "{code} lies {area_m2} m2 outside its parent {parent}, in {parents}",
+        "zh-CN": "{code} 有 {area_m2} 平方米位于其上级 {parent} 之外，落在 {parents} 内",
+    },
+    "check_sliver": {
+        "en": "{code} has a sliver of {area_m2} m2",
+        "zh-CN": "{code} 含有 {area_m2} 平方米的碎片",
+    },
+    "code_malformed": {
+        "en": "code {code!r} of a {level} should have {digits} digits",
+        "zh-CN": "{level}编码 {code!r} 应为 {digits} 位数字",
+    },
+    "code_not_under_parent": {
+        "en": "code {code!r} does not start with its parent's code {parent!r}",
+        "zh-CN": "编码 {code!r} 未以上级编码 {parent!r} 开头",
+    },
+    "children_lost": {
+        "en": "{count} unit(s) lost all their children: {codes}",
+        "zh-CN": "{count} 个单元失去了全部下级单元：{codes}",
+    },
+    "children_orphaned": {
+        "en": "{count} unit(s) name a parent that is no longer there: {codes}",
+        "zh-CN": "{count} 个单元的上级已不存在：{codes}",
+    },
+    "check_unknown": {
+        "en": "unknown check {check!r}; the checks are: {checks}",
+        "zh-CN": "未知检查项 {check!r}；检查项有：{checks}",
+    },
+    "checks_failed": {
+        "en": "{path}: {count} check(s) failed, nothing was written; first: {first}",
+        "zh-CN": "{path}：{count} 项检查未通过，未写入任何数据；第一项：{first}",
+    },
     "generation_unknown": {
         "en": "there is no boundary generation {generation}",
         "zh-CN": "不存在边界版本 {generation}",

@@ -7,7 +7,7 @@ returns an ImportReport; nothing is kept unless ``commit`` is true.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,8 +17,18 @@ import pandas as pd
 import shapely
 
 from gridmap.config import Settings
-from gridmap.errors import InputError, NotFoundError
+from gridmap.domain.messages import message
+from gridmap.errors import ImportChecksError, InputError, NotFoundError
 from gridmap.geo.geometry import to_valid_multipolygons
+from gridmap.geo.validation import (
+    ALLOWED,
+    CHECK_KEYS,
+    ERROR,
+    Finding,
+    Tolerances,
+    check_layer,
+    summarise,
+)
 from gridmap.ingest.boundaries import BoundaryFile, read_boundary_file
 from gridmap.store import units as unit_store
 from gridmap.store.db import Database
@@ -48,6 +58,9 @@ class ImportReport:
     z_dropped: int = 0
     without_parent: list[str] = field(default_factory=list)
     warnings: list[dict[str, Any]] = field(default_factory=list)  # {"key": ..., "params": ...}
+    checks: list[dict[str, Any]] = field(default_factory=list)  # findings (see geo.validation)
+    check_errors: int = 0
+    allowed: list[str] = field(default_factory=list)  # check keys accepted as warnings
     level_counts: dict[str, int] = field(default_factory=dict)
     committed: bool = False
     generation: int | None = None
@@ -140,6 +153,7 @@ def import_boundaries(
     towgs84: str | None = None,
     coord_type: str = "wgs84",
     layer: str | None = None,
+    allow: Sequence[str] = (),
     commit: bool = False,
     activate: bool = False,
     description: str = "",
@@ -161,6 +175,7 @@ def import_boundaries(
         code_field=code_field,
         name_field=name_field,
         parent_field=parent_field,
+        allow=allow,
         commit=commit,
         activate=activate,
         description=description or f"{level} from {path.name}",
@@ -176,13 +191,22 @@ def import_layer(
     code_field: str,
     name_field: str,
     parent_field: str | None = None,
+    allow: Sequence[str] = (),
     commit: bool = False,
     activate: bool = False,
     description: str,
 ) -> ImportReport:
     """Import a layer already in EPSG:4326 (read from a file, or generated, e.g. cells cut
-    from the road network): repair, stage, assign parents, write a generation or roll back."""
+    from the road network): repair, stage, assign parents, check, write or roll back.
+
+    ``allow`` names check kinds (e.g. ``check_overlap``) accepted as warnings for a layer whose
+    units legitimately break them (LA's Neighborhood Councils share territory); the report
+    records what was allowed.
+    """
     settings.levels.get(level)
+    unknown = sorted(set(allow) - set(CHECK_KEYS))
+    if unknown:
+        raise InputError("check_unknown", check=", ".join(unknown), checks=", ".join(CHECK_KEYS))
     frame = boundary.frame
     source = boundary.source
     if len(frame) == 0:
@@ -220,6 +244,7 @@ def import_layer(
         parents_from="none",
         repaired=[str(c) for c in codes[repair.repaired]],
         z_dropped=int(repair.had_z.sum()),
+        allowed=sorted(set(allow)),
     )
     if report.repaired:
         report.warn(
@@ -237,13 +262,31 @@ def import_layer(
         _assign_parents(
             conn, settings, report, generation=generation, counts=counts, parent_field=parent_field
         )
+        _run_checks(
+            conn,
+            settings,
+            report,
+            generation=generation,
+            staged=staged,
+            geoms=repair.geometries,
+        )
         unit_store.insert_staged_units(
             conn,
             generation=generation,
             level=level,
             max_vertices=settings.subdivide_max_vertices,
         )
+        _check_hierarchy_after(conn, settings, report, base=base, generation=generation)
         report.level_counts = unit_store.level_counts(conn, generation)
+        if report.check_errors and commit:
+            first: dict[str, Any] = next(c for c in report.checks if c["severity"] == ERROR)
+            raise ImportChecksError(
+                "checks_failed",
+                report=report,
+                path=report.source,
+                count=report.check_errors,
+                first=message(first["key"], "en", **first["params"]),
+            )
         if commit:
             report.committed = True
             report.generation = generation
@@ -260,6 +303,58 @@ def import_layer(
         report.generation,
     )
     return report
+
+
+def _run_checks(
+    conn: Any,
+    settings: Settings,
+    report: ImportReport,
+    *,
+    generation: int,
+    staged: list[unit_store.StagedUnit],
+    geoms: np.ndarray,
+) -> None:
+    """Code profile and geometry checks of the staged level against its parent level."""
+    findings: list[Finding] = []
+    parents_of = unit_store.staged_parent_codes(conn)
+    for unit in staged:
+        problem = settings.code_profile.problem(report.level, unit.code, parents_of.get(unit.code))
+        if problem:
+            findings.append(Finding(ERROR, problem[0], problem[1]))
+    parent_codes = parent_geoms = None
+    if report.parent_level:
+        codes, wkb = unit_store.level_geometries(
+            conn, generation=generation, level=report.parent_level
+        )
+        parent_codes = np.array(codes, dtype=object)
+        parent_geoms = shapely.from_wkb(np.array(wkb, dtype=object))
+    findings += check_layer(
+        np.array([u.code for u in staged], dtype=object),
+        geoms,
+        assigned_parents=np.array([parents_of.get(u.code) for u in staged], dtype=object),
+        parent_codes=parent_codes,
+        parent_geoms=parent_geoms,
+        tolerances=Tolerances(settings.check_width_m, settings.sliver_area_m2),
+    )
+    for finding in findings:
+        if finding.key in report.allowed:
+            finding.severity = ALLOWED
+    report.checks = summarise(findings)
+    report.check_errors = sum(f.severity == ERROR for f in findings)
+
+
+def _check_hierarchy_after(
+    conn: Any, settings: Settings, report: ImportReport, *, base: int | None, generation: int
+) -> None:
+    """Warnings about the level below: parents left childless, children left parentless."""
+    if base is None or settings.levels.child_of(report.level) is None:
+        return
+    lost = unit_store.parents_without_children(conn, base=base, new=generation, level=report.level)
+    if lost:
+        report.warn("children_lost", count=len(lost), codes=", ".join(lost[:10]))
+    orphans = unit_store.orphaned_children(conn, generation=generation, level=report.level)
+    if orphans:
+        report.warn("children_orphaned", count=len(orphans), codes=", ".join(orphans[:10]))
 
 
 def _assign_parents(

@@ -18,11 +18,13 @@ from gridmap.store.db import Database
 LOGGER = logging.getLogger(__name__)
 
 LA_DEMO = "demo los_angeles"
-# (level, file, code field, name field): loaded top-down so parents come from geometry.
-LA_LAYERS = (
-    ("city", "la_city.geojson", "city_code", "city_name"),
-    ("region", "la_service_regions.geojson", "region_code", "region_name"),
-    ("council", "nc-boundary-2019-modified.geojson", "nc_id", "name"),
+# (level, file, code field, name field, checks allowed): loaded top-down so parents come from
+# geometry. LA's Neighborhood Councils really do share territory (up to 4 km2 between two of
+# them), and the regions dissolved from them inherit it: a deliberate, recorded exception.
+LA_LAYERS: tuple[tuple[str, str, str, str, tuple[str, ...]], ...] = (
+    ("city", "la_city.geojson", "city_code", "city_name", ()),
+    ("region", "la_service_regions.geojson", "region_code", "region_name", ("check_overlap",)),
+    ("council", "nc-boundary-2019-modified.geojson", "nc_id", "name", ("check_overlap",)),
 )
 
 
@@ -79,7 +81,7 @@ def load_los_angeles(
     )
     result_generations: list[int] = []
     if not already:
-        for level, filename, code_field, name_field in LA_LAYERS:
+        for level, filename, code_field, name_field, allow in LA_LAYERS:
             report = boundary_service.import_boundaries(
                 db,
                 settings,
@@ -87,6 +89,7 @@ def load_los_angeles(
                 level=level,
                 code_field=code_field,
                 name_field=name_field,
+                allow=allow,
                 commit=True,
                 activate=True,
                 description=f"{LA_DEMO}: {level}",

@@ -420,3 +420,57 @@ def lookup_tables(
         {"gen": generation},
     ).fetchall()
     return units, parts
+
+
+def staged_parent_codes(conn: psycopg.Connection) -> dict[str, str | None]:
+    """code -> parent code of every staged unit (after parents were assigned)."""
+    return dict(conn.execute("SELECT code, parent_code FROM staged_unit").fetchall())
+
+
+def level_geometries(
+    conn: psycopg.Connection, *, generation: int, level: str
+) -> tuple[list[str], list[bytes]]:
+    """Codes and WKB geometries of one level in a generation (for the import checks)."""
+    rows = conn.execute(
+        f"SELECT u.code, ST_AsBinary(u.geom) FROM admin_unit u "
+        f"WHERE {IN_GENERATION} AND u.level = %(level)s ORDER BY u.code",
+        {"gen": generation, "level": level},
+    ).fetchall()
+    return [r[0] for r in rows], [bytes(r[1]) for r in rows]
+
+
+def parents_without_children(
+    conn: psycopg.Connection, *, base: int, new: int, level: str
+) -> list[str]:
+    """Units of ``level`` that had children in ``base`` but have none in ``new``."""
+    rows = conn.execute(
+        """
+        SELECT p.code FROM admin_unit p
+        WHERE p.generation_low <= %(new)s AND p.generation_high >= %(new)s AND p.level = %(level)s
+          AND EXISTS (SELECT 1 FROM admin_unit c
+                      WHERE c.generation_low <= %(base)s AND c.generation_high >= %(base)s
+                        AND c.parent_level = %(level)s AND c.parent_code = p.code)
+          AND NOT EXISTS (SELECT 1 FROM admin_unit c
+                      WHERE c.generation_low <= %(new)s AND c.generation_high >= %(new)s
+                        AND c.parent_level = %(level)s AND c.parent_code = p.code)
+        ORDER BY p.code
+        """,
+        {"base": base, "new": new, "level": level},
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def orphaned_children(conn: psycopg.Connection, *, generation: int, level: str) -> list[str]:
+    """Units whose parent (a unit of ``level``) does not exist in ``generation``."""
+    rows = conn.execute(
+        f"""
+        SELECT u.code FROM admin_unit u
+        WHERE {IN_GENERATION} AND u.parent_level = %(level)s AND NOT EXISTS (
+            SELECT 1 FROM admin_unit p
+            WHERE p.generation_low <= %(gen)s AND p.generation_high >= %(gen)s
+              AND p.level = %(level)s AND p.code = u.parent_code)
+        ORDER BY u.code
+        """,
+        {"gen": generation, "level": level},
+    ).fetchall()
+    return [r[0] for r in rows]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from shapely.geometry import MultiPolygon, Polygon, box
 
-from gridmap.errors import ConfigError, InputError
+from gridmap.errors import ConfigError, ImportChecksError, InputError
 from gridmap.services.boundaries import activate, generations, import_boundaries
 from gridmap.services.locate import locate_point
 from gridmap.store.units import level_counts
@@ -81,23 +81,33 @@ def test_parent_field_is_checked(database, settings, small_grid, write_layer):
         commit=True,
         activate=True,
     )
+    # the field names the parent: trusted for the link, checked against the geometry
     good = write_layer(
-        "good", [{"code": "C1", "name": "a", "up": "320102", "geometry": square(0, 0)}]
-    )  # geometry says 320101
-    report = import_boundaries(
-        database,
-        settings,
-        good,
-        level="cell",
-        code_field="code",
-        name_field="name",
-        parent_field="up",
-        commit=True,
-        activate=True,
+        "good",
+        [
+            {"code": "C1", "name": "a", "up": "320101", "geometry": square(0, 0)},
+            {"code": "C2", "name": "b", "up": "320102", "geometry": square(1, 0)},
+        ],
     )
-    assert report.parents_from == "field"
+    cell = {"level": "cell", "code_field": "code", "name_field": "name", "parent_field": "up"}
+    report = import_boundaries(database, settings, good, commit=True, activate=True, **cell)
+    assert report.parents_from == "field" and report.check_errors == 0
     location = locate_point(database, settings, X0 + 0.005, Y0 + 0.005)
-    assert [u["code"] for u in location.chain] == ["320102", "C1"]
+    assert [u["code"] for u in location.chain] == ["320101", "C1"]
+
+    # a parent field that contradicts the geometry is a hard error, with a dry-run report
+    wrong = write_layer(
+        "wrong",
+        [
+            {"code": "C1", "name": "a", "up": "320102", "geometry": square(0, 0)},
+            {"code": "C2", "name": "b", "up": "320101", "geometry": square(1, 0)},
+        ],
+    )
+    dry = import_boundaries(database, settings, wrong, **cell)
+    assert {c["key"] for c in dry.checks} == {"check_several_parents", "check_gap"}
+    assert dry.check_errors == 4  # each cell outside its parent, each parent with a gap
+    with pytest.raises(ImportChecksError, match=r"C1 lies 1047.*m2 outside its parent 320102"):
+        import_boundaries(database, settings, wrong, commit=True, **cell)
 
     bad = write_layer("bad", [{"code": "C9", "name": "a", "up": "999", "geometry": square(0, 0)}])
     before = generations(database)

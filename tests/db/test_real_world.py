@@ -8,6 +8,7 @@ import pytest
 
 from gridmap.config import Settings
 from gridmap.domain.levels import Hierarchy
+from gridmap.errors import ImportChecksError
 from gridmap.services.boundaries import import_boundaries
 from gridmap.services.demo import load_los_angeles
 from gridmap.services.locate import locate_point
@@ -54,17 +55,24 @@ def test_la_311_requests_agree_with_the_citys_own_council(la_database, la_settin
 
 
 def test_la_shapefile_with_invalid_polygons_is_repaired(la_database, la_settings):
+    councils = REPO / "data/los_angeles/neighborhood_councils_shp"
+    options = {"level": "council", "code_field": "nc_id", "name_field": "name"}
+    # the real councils overlap (up to 4 km2): blocked unless the admin allows it
+    with pytest.raises(ImportChecksError, match="overlap by"):
+        import_boundaries(la_database, la_settings, councils, commit=True, **options)
     report = import_boundaries(
         la_database,
         la_settings,
-        REPO / "data/los_angeles/neighborhood_councils_shp",
-        level="council",
-        code_field="nc_id",
-        name_field="name",
+        councils,
+        allow=["check_overlap"],
         commit=True,
         activate=True,
+        **options,
     )
     assert report.features == 99
     assert len(report.repaired) == 4
+    assert report.check_errors == 0 and report.allowed == ["check_overlap"]
+    severities = {c["severity"] for c in report.checks}
+    assert "allowed" in severities and "error" not in severities
     location = locate_point(la_database, la_settings, -118.2877979, 34.07243977)
     assert location.unit["name"] == "RAMPART VILLAGE NC"

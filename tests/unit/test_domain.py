@@ -49,7 +49,7 @@ def test_settings_from_env_and_errors_name_the_variable():
 
 def test_readme_documents_every_setting():
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    documented = set(re.findall(r"^\| `(GRIDMAP_[A-Z_]+)`", readme, flags=re.M))
+    documented = set(re.findall(r"^\| `(GRIDMAP_[A-Z0-9_]+)`", readme, flags=re.M))
     assert documented == {env for env, _, _ in Settings.describe()}
 
 

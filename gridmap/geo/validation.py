@@ -1,0 +1,309 @@
+"""Surveyor's checks on a layer of units: nesting in parents, sibling overlaps and gaps,
+slivers. Pure geometry in a local metric CRS; the import decides what blocks a commit.
+
+Tolerances are widths in metres: an overlap or gap thinner than the tolerance everywhere (the
+usual digitising noise along a shared edge) vanishes under a negative buffer of half the
+tolerance and is ignored; anything wider is reported with its area and location.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyproj
+import shapely
+
+from gridmap.geo.crs import WGS84, local_metric_crs
+from gridmap.geo.geometry import to_valid_multipolygons
+
+LOGGER = logging.getLogger(__name__)
+
+ERROR = "error"
+WARNING = "warning"
+ALLOWED = "allowed"  # an error the admin accepted for this layer (recorded in the report)
+# every kind of finding this module produces (the import's --allow takes these)
+CHECK_KEYS = (
+    "check_overlap",
+    "check_gap",
+    "check_enclosed_gap",
+    "check_outside_parent",
+    "check_several_parents",
+    "check_sliver",
+    "code_malformed",
+    "code_not_under_parent",
+)
+# Polsby-Popper compactness (4 pi A / P^2) below which a small polygon counts as a sliver
+_SLIVER_COMPACTNESS = 0.1
+_MAX_LISTED = 50
+_GRID_M = 0.001  # findings of one kind listed in full; the rest are counted
+
+
+@dataclass(frozen=True)
+class Tolerances:
+    """Widths and areas (metres, m2) under which a defect is digitising noise."""
+
+    width_m: float = 0.5
+    sliver_area_m2: float = 50.0
+
+
+@dataclass
+class Finding:
+    """One problem found: a message key and its parameters, where it is and how big."""
+
+    severity: str
+    key: str
+    params: dict[str, Any]
+    lon: float | None = None
+    lat: float | None = None
+    area_m2: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "severity": self.severity,
+            "key": self.key,
+            "params": self.params,
+            "lon": self.lon,
+            "lat": self.lat,
+            "area_m2": self.area_m2,
+        }
+
+
+@dataclass
+class _Projected:
+    """Geometries in the local metric CRS, and the way back to lon/lat for locations."""
+
+    crs: pyproj.CRS
+    to_lonlat: pyproj.Transformer
+    geoms: np.ndarray
+    parents: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
+
+
+def _project(geoms: np.ndarray, parents: np.ndarray) -> _Projected:
+    x0, y0, x1, y1 = shapely.total_bounds(geoms)
+    crs = local_metric_crs((x0 + x1) / 2, (y0 + y1) / 2)
+    forward = pyproj.Transformer.from_crs(WGS84, crs, always_xy=True)
+
+    def project(coords: np.ndarray) -> np.ndarray:
+        x, y = forward.transform(coords[:, 0], coords[:, 1])
+        return np.column_stack([x, y])
+
+    def metric(values: np.ndarray) -> np.ndarray:
+        # Snap to a 1 mm grid: reprojected real-world rings can self-touch by a hair, which
+        # makes GEOS overlays fail ("non-noded intersection"); the grid keeps them robust.
+        # Repair first: projecting can also make a valid lon/lat ring invalid.
+        repaired = to_valid_multipolygons(shapely.transform(values, project)).geometries
+        return shapely.set_precision(repaired, _GRID_M)
+
+    return _Projected(
+        crs=crs,
+        to_lonlat=pyproj.Transformer.from_crs(crs, WGS84, always_xy=True),
+        geoms=metric(geoms),
+        parents=metric(parents) if len(parents) else parents,
+    )
+
+
+def _wide_parts(pieces: np.ndarray, width_m: float) -> np.ndarray:
+    """Keep the pieces that are wider than ``width_m`` somewhere (survive a -w/2 buffer)."""
+    if len(pieces) == 0:
+        return pieces
+    pieces = pieces[~shapely.is_empty(pieces)]
+    core = shapely.buffer(pieces, -width_m / 2.0)
+    return pieces[~shapely.is_empty(core)]
+
+
+def _where(projected: _Projected, geom: Any) -> tuple[float, float]:
+    point = shapely.point_on_surface(geom)
+    lon, lat = projected.to_lonlat.transform(point.x, point.y)
+    return round(float(lon), 7), round(float(lat), 7)
+
+
+def _polygonal(geoms: np.ndarray) -> np.ndarray:
+    """Polygons only, exploded (intersections may return lines and points as well)."""
+    parts = shapely.get_parts(geoms)
+    kinds = shapely.get_type_id(parts)
+    return parts[np.isin(kinds, [shapely.GeometryType.POLYGON])]
+
+
+def check_layer(
+    codes: np.ndarray,
+    geoms: np.ndarray,
+    *,
+    assigned_parents: np.ndarray | None = None,
+    parent_codes: np.ndarray | None = None,
+    parent_geoms: np.ndarray | None = None,
+    tolerances: Tolerances = Tolerances(),
+) -> list[Finding]:
+    """Check a complete level (all siblings) against its parent level, if there is one.
+
+    Parameters
+    ----------
+    codes, geoms
+        the units of the level being imported (EPSG:4326, valid MultiPolygons).
+    assigned_parents
+        each unit's parent code (from the parent field or by geometry; None if none).
+    parent_codes, parent_geoms
+        the parent level's units in the generation being built (EPSG:4326).
+    """
+    if parent_geoms is None or parent_codes is None:
+        parent_geoms = np.empty(0, dtype=object)
+        parent_codes = np.empty(0, dtype=object)
+    projected = _project(np.asarray(geoms, dtype=object), np.asarray(parent_geoms, dtype=object))
+    findings: list[Finding] = []
+    findings += _overlaps(codes, projected, tolerances)
+    findings += _slivers(codes, projected, tolerances)
+    if len(parent_geoms):
+        if assigned_parents is None:
+            assigned_parents = np.full(len(codes), None, dtype=object)
+        position = {str(c): i for i, c in enumerate(parent_codes)}
+        assigned = np.array(
+            [position.get(str(p), -1) if p is not None else -1 for p in assigned_parents]
+        )
+        findings += _nesting(codes, parent_codes, assigned, projected, tolerances)
+        findings += _gaps_in_parents(parent_codes, assigned, projected, tolerances)
+    else:
+        findings += _holes_between_siblings(projected, tolerances)
+    return findings
+
+
+def _overlaps(codes: np.ndarray, projected: _Projected, tol: Tolerances) -> list[Finding]:
+    tree = shapely.STRtree(projected.geoms)
+    # "overlaps" (not "intersects"): neighbours that only share an edge are not candidates
+    left, right = tree.query(projected.geoms, predicate="overlaps")
+    keep = left < right
+    left, right = left[keep], right[keep]
+    if len(left) == 0:
+        return []
+    shared = shapely.intersection(projected.geoms[left], projected.geoms[right])
+    findings = []
+    for a, b, piece in zip(left, right, shared, strict=True):
+        wide = _wide_parts(_polygonal(np.array([piece], dtype=object)), tol.width_m)
+        if len(wide):
+            area = float(shapely.area(wide).sum())
+            lon, lat = _where(projected, wide[0])
+            findings.append(
+                Finding(
+                    ERROR,
+                    "check_overlap",
+                    {"code": str(codes[a]), "other": str(codes[b]), "area_m2": round(area, 1)},
+                    lon,
+                    lat,
+                    area,
+                )
+            )
+    return findings
+
+
+def _slivers(codes: np.ndarray, projected: _Projected, tol: Tolerances) -> list[Finding]:
+    parts = shapely.get_parts(projected.geoms, return_index=True)
+    pieces, owner = parts
+    area = shapely.area(pieces)
+    perimeter = shapely.length(pieces)
+    compact = np.where(perimeter > 0, 4 * np.pi * area / np.maximum(perimeter, 1e-9) ** 2, 1.0)
+    thin = (area < tol.sliver_area_m2) & (compact < _SLIVER_COMPACTNESS)
+    findings = []
+    for i in np.flatnonzero(thin):
+        lon, lat = _where(projected, pieces[i])
+        findings.append(
+            Finding(
+                WARNING,
+                "check_sliver",
+                {"code": str(codes[owner[i]]), "area_m2": round(float(area[i]), 1)},
+                lon,
+                lat,
+                float(area[i]),
+            )
+        )
+    return findings
+
+
+def _nesting(
+    codes: np.ndarray,
+    parent_codes: np.ndarray,
+    assigned: np.ndarray,
+    projected: _Projected,
+    tol: Tolerances,
+) -> list[Finding]:
+    """Each child inside its own parent (beyond the tolerance), and in no other."""
+    children, parents = projected.geoms, projected.parents
+    has_parent = assigned >= 0
+    inside = np.zeros(len(children), dtype=bool)
+    # the common case, settled with one vectorised predicate: wholly inside its parent
+    inside[has_parent] = shapely.covered_by(children[has_parent], parents[assigned[has_parent]])
+    tree = shapely.STRtree(parents)
+    findings = []
+    for i in np.flatnonzero(has_parent & ~inside):
+        own = parents[assigned[i]]
+        outside = _wide_parts(
+            _polygonal(np.array([shapely.difference(children[i], own)], dtype=object)),
+            tol.width_m,
+        )
+        if not len(outside):
+            continue
+        area = float(shapely.area(outside).sum())
+        lon, lat = _where(projected, outside[0])
+        others = [
+            str(parent_codes[p])
+            for p in tree.query(children[i], predicate="intersects")
+            if p != assigned[i] and _wide_overlap(children[i], parents[p], tol.width_m)
+        ]
+        params = {
+            "code": str(codes[i]),
+            "parent": str(parent_codes[assigned[i]]),
+            "area_m2": round(area, 1),
+        }
+        if others:
+            params["parents"] = ", ".join(others)
+            findings.append(Finding(ERROR, "check_several_parents", params, lon, lat, area))
+        else:
+            findings.append(Finding(ERROR, "check_outside_parent", params, lon, lat, area))
+    return findings
+
+
+def _wide_overlap(a: Any, b: Any, width_m: float) -> bool:
+    pieces = _polygonal(np.array([shapely.intersection(a, b)], dtype=object))
+    return bool(len(_wide_parts(pieces, width_m)))
+
+
+def _gaps_in_parents(
+    parent_codes: np.ndarray, assigned: np.ndarray, projected: _Projected, tol: Tolerances
+) -> list[Finding]:
+    """Area of each parent that none of its own children covers, wider than the tolerance."""
+    children, parents = projected.geoms, projected.parents
+    findings = []
+    for p in np.unique(assigned[assigned >= 0]):
+        # a parent without children is reported by the import (lost children), not here
+        left = shapely.difference(parents[p], shapely.union_all(children[assigned == p]))
+        for piece in _wide_parts(_polygonal(np.array([left], dtype=object)), tol.width_m):
+            area = float(shapely.area(piece))
+            lon, lat = _where(projected, piece)
+            params = {"parent": str(parent_codes[p]), "area_m2": round(area, 1)}
+            findings.append(Finding(ERROR, "check_gap", params, lon, lat, area))
+    return findings
+
+
+def _holes_between_siblings(projected: _Projected, tol: Tolerances) -> list[Finding]:
+    """Without a parent level, a hole enclosed by the siblings' union is a likely gap."""
+    union = shapely.union_all(projected.geoms)
+    holes = [shapely.Polygon(ring) for poly in shapely.get_parts(union) for ring in poly.interiors]
+    findings = []
+    for piece in _wide_parts(np.array(holes, dtype=object), tol.width_m):
+        area = float(shapely.area(piece))
+        lon, lat = _where(projected, piece)
+        findings.append(
+            Finding(WARNING, "check_enclosed_gap", {"area_m2": round(area, 1)}, lon, lat, area)
+        )
+    return findings
+
+
+def summarise(findings: list[Finding]) -> list[dict[str, Any]]:
+    """Findings as dicts, at most ``_MAX_LISTED`` of each kind (the report stays readable)."""
+    seen: dict[str, int] = {}
+    listed = []
+    for finding in findings:
+        seen[finding.key] = seen.get(finding.key, 0) + 1
+        if seen[finding.key] <= _MAX_LISTED:
+            listed.append(finding.as_dict())
+    return listed
