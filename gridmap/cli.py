@@ -95,7 +95,9 @@ def boundaries() -> None:
     """Import boundary files and manage generations."""
 
 
-def _print_report(report: boundary_service.ImportReport, lang: str) -> None:
+def _print_report(
+    report: boundary_service.ImportReport, lang: str, *, refused: bool = False
+) -> None:
     echo = click.echo
     echo(f"source:      {report.source}")
     echo(f"level:       {report.level}")
@@ -124,12 +126,26 @@ def _print_report(report: boundary_service.ImportReport, lang: str) -> None:
     if report.checks or report.check_errors:
         warnings = len(report.checks) - report.check_errors
         echo(f"checks:      {report.check_errors} error(s), {warnings} warning(s)")
+    if report.diff:
+        diff = report.diff
+        echo(
+            f"diff:        +{len(diff['added'])} added, -{len(diff['removed'])} removed, "
+            f"~{len(diff['changed'])} changed"
+        )
+        for unit in diff["changed"][:20]:
+            echo(
+                f"  ~ {unit['code']} {unit['name']}: area {unit['area_change_pct']:+}%"
+                + (" (renamed)" if unit["renamed"] else "")
+            )
+        for kind, sign in (("added", "+"), ("removed", "-")):
+            for unit in diff[kind][:20]:
+                echo(f"  {sign} {unit['code']} {unit['name']}")
     counts = ", ".join(f"{k}={v}" for k, v in sorted(report.level_counts.items()))
     echo(f"units in the new generation: {counts}")
     if report.committed:
         state = "active" if report.activated else "inactive"
         echo(bilingual("import_committed", generation=report.generation, state=state))
-    else:
+    elif not refused:  # a refused --commit ends with the error itself, not "dry run"
         echo(bilingual("import_dry_run"))
 
 
@@ -169,7 +185,7 @@ def boundaries_import(context: Context, file: Path, as_json: bool, **options: An
             report = boundary_service.import_boundaries(database, context.settings, file, **options)
         except ImportChecksError as failed:  # show every finding, then fail
             if failed.report is not None:
-                _print_report(failed.report, context.settings.lang)
+                _print_report(failed.report, context.settings.lang, refused=True)
             raise
     if as_json:
         click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
@@ -194,10 +210,42 @@ def boundaries_list(context: Context) -> None:
 @click.argument("generation", type=int)
 @pass_context
 def boundaries_activate(context: Context, generation: int) -> None:
-    """Make GENERATION the active one."""
+    """Make GENERATION the active one; re-locates every placement into it."""
     with context.database() as database:
-        boundary_service.activate(database, generation)
-    click.echo(f"generation {generation} is active")
+        switched = boundary_service.activate_generation(database, context.settings, generation)
+    _print_activation(switched)
+
+
+@boundaries.command("rollback")
+@pass_context
+def boundaries_rollback(context: Context) -> None:
+    """Return to the generation that was active before the current one."""
+    with context.database() as database:
+        switched = boundary_service.rollback(database, context.settings)
+    _print_activation(switched)
+
+
+def _print_activation(switched: boundary_service.Activation) -> None:
+    click.echo(
+        f"generation {switched.generation} is active (was {switched.previous or '-'}); "
+        f"{switched.moved} of {switched.placements} placements moved to another unit"
+    )
+
+
+@boundaries.command("report")
+@click.argument("generation", type=int)
+@click.option("--json", "as_json", is_flag=True, help="print the stored report as JSON")
+@pass_context
+def boundaries_report(context: Context, generation: int, as_json: bool) -> None:
+    """Print the stored import report of GENERATION, with its diff."""
+    with context.database() as database:
+        stored = boundary_service.generation_report(database, generation)
+    if as_json:
+        click.echo(json.dumps(stored, ensure_ascii=False, indent=2, default=str))
+        return
+    active_now = stored.pop("active_now")
+    _print_report(boundary_service.ImportReport(**stored), context.settings.lang)
+    click.echo(f"active now: {'yes' if active_now else 'no'}")
 
 
 # --- workers -----------------------------------------------------------------------------------

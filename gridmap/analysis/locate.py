@@ -66,7 +66,14 @@ class UnitIndex:
         )
         parent = pd.MultiIndex.from_arrays([self.unit_parent_level, self.unit_parent_code])
         self.unit_parent = key.reindex(parent).fillna(-1).to_numpy(dtype=np.int64)
-        self.tree = shapely.STRtree(self.part_geom)
+        # One tree per level, deepest first: a point found in a cell is not tested against its
+        # community, street and district pieces, which cuts the work by the number of levels.
+        part_rank = self.unit_rank[self.part_unit] if len(self.part_unit) else self.unit_rank[:0]
+        self._level_trees = [
+            (parts, shapely.STRtree(self.part_geom[parts]))
+            for rank in sorted(set(part_rank.tolist()), reverse=True)
+            for parts in [np.flatnonzero(part_rank == rank)]
+        ]
         self._metric_crs = None
         if len(self.part_geom):
             x0, y0, x1, y1 = shapely.total_bounds(self.part_geom)
@@ -89,18 +96,24 @@ class UnitIndex:
     def deepest_units(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
         """Index of the deepest unit covering each point, -1 where none (inputs must be valid)."""
         points = np.asarray(shapely.points(lon, lat), dtype=object)
-        # "intersects" of a point and a polygon is "covers": a point on an edge matches.
-        point_idx, part_idx = self.tree.query(points, predicate="intersects")
         hit = np.full(len(points), -1, dtype=np.int64)
-        if len(point_idx) == 0:
-            return hit
-        unit_idx = self.part_unit[part_idx]
-        # per point: deepest level first, then the lowest code (same rule as the SQL)
-        order = np.lexsort((self.unit_code_order[unit_idx], -self.unit_rank[unit_idx], point_idx))
-        point_sorted = point_idx[order]
-        first = np.ones(len(order), dtype=bool)
-        first[1:] = point_sorted[1:] != point_sorted[:-1]
-        hit[point_sorted[first]] = unit_idx[order][first]
+        waiting = np.arange(len(points))
+        for parts, tree in self._level_trees:  # deepest level first (same rule as the SQL)
+            if len(waiting) == 0:
+                break
+            # "intersects" of a point and a polygon is "covers": a point on an edge matches.
+            found, part_idx = tree.query(points[waiting], predicate="intersects")
+            if len(found) == 0:
+                continue
+            point_idx = waiting[found]
+            unit_idx = self.part_unit[parts[part_idx]]
+            # several units of this level cover the point (a shared edge): lowest code wins
+            order = np.lexsort((self.unit_code_order[unit_idx], point_idx))
+            point_sorted = point_idx[order]
+            first = np.ones(len(order), dtype=bool)
+            first[1:] = point_sorted[1:] != point_sorted[:-1]
+            hit[point_sorted[first]] = unit_idx[order][first]
+            waiting = waiting[hit[waiting] < 0]
         return hit
 
     def edge_distance_m(self, lon: np.ndarray, lat: np.ndarray, units: np.ndarray) -> np.ndarray:

@@ -187,6 +187,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "there is no boundary generation {generation}",
         "zh-CN": "不存在边界版本 {generation}",
     },
+    "rollback_nothing": {
+        "en": "nothing to roll back to: no generation was active before the current one",
+        "zh-CN": "无法回退：当前版本之前没有其他现行版本",
+    },
     "no_active_generation": {
         "en": "no boundary generation is active yet; import one with "
         "gridmap boundaries import ... --commit --activate",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 
 import numpy as np
 import pyproj
@@ -46,12 +47,17 @@ def local_metric_crs(lon: float, lat: float) -> pyproj.CRS:
     return pyproj.CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)
 
 
+@lru_cache(maxsize=32)
+def _from_wgs84(crs: pyproj.CRS) -> pyproj.Transformer:
+    # building a Transformer costs ~50 ms (PROJ database lookups): build each one once
+    return pyproj.Transformer.from_crs(WGS84, crs, always_xy=True)
+
+
 def lonlat_to_metric(
     lon: np.ndarray, lat: np.ndarray, crs: pyproj.CRS
 ) -> tuple[np.ndarray, np.ndarray]:
     """Project lon/lat arrays to ``crs`` (x, y order: always_xy)."""
-    transformer = pyproj.Transformer.from_crs(WGS84, crs, always_xy=True)
-    x, y = transformer.transform(lon, lat)
+    x, y = _from_wgs84(crs).transform(lon, lat)
     return np.asarray(x), np.asarray(y)
 
 

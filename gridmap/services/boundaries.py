@@ -30,6 +30,8 @@ from gridmap.geo.validation import (
     summarise,
 )
 from gridmap.ingest.boundaries import BoundaryFile, read_boundary_file
+from gridmap.services.locate import load_unit_index
+from gridmap.store import placements as placement_store
 from gridmap.store import units as unit_store
 from gridmap.store.db import Database
 
@@ -61,6 +63,8 @@ class ImportReport:
     checks: list[dict[str, Any]] = field(default_factory=list)  # findings (see geo.validation)
     check_errors: int = 0
     allowed: list[str] = field(default_factory=list)  # check keys accepted as warnings
+    diff: dict[str, Any] = field(default_factory=dict)  # against the base generation
+    placements_moved: int = 0
     level_counts: dict[str, int] = field(default_factory=dict)
     committed: bool = False
     generation: int | None = None
@@ -277,6 +281,8 @@ def import_layer(
             max_vertices=settings.subdivide_max_vertices,
         )
         _check_hierarchy_after(conn, settings, report, base=base, generation=generation)
+        if base is not None:
+            report.diff = _diff(conn, base=base, generation=generation, level=level)
         report.level_counts = unit_store.level_counts(conn, generation)
         if report.check_errors and commit:
             first: dict[str, Any] = next(c for c in report.checks if c["severity"] == ERROR)
@@ -290,9 +296,13 @@ def import_layer(
         if commit:
             report.committed = True
             report.generation = generation
-            if activate:
-                unit_store.activate_generation(conn, generation)
-                report.activated = True
+            unit_store.save_generation_report(conn, generation, report.as_dict())
+    if commit and activate:
+        # its own transaction, after the commit: activation re-locates placements with an
+        # index of the new generation, which must be visible to read it
+        switched = activate_generation(db, settings, generation)
+        report.activated, report.placements_moved = True, switched.moved
+        with db.transaction() as conn:
             unit_store.save_generation_report(conn, generation, report.as_dict())
     LOGGER.info(
         "import %s level=%s features=%d committed=%s generation=%s",
@@ -341,6 +351,30 @@ def _run_checks(
             finding.severity = ALLOWED
     report.checks = summarise(findings)
     report.check_errors = sum(f.severity == ERROR for f in findings)
+
+
+def _diff(conn: Any, *, base: int, generation: int, level: str) -> dict[str, Any]:
+    """Units of the imported level added, removed and changed (area change %) vs the base."""
+    added, removed, changed = [], [], []
+    for code, name, old_area, new_area, reshaped, renamed in unit_store.level_diff(
+        conn, base=base, new=generation, level=level
+    ):
+        if old_area is None:
+            added.append({"code": code, "name": name})
+        elif new_area is None:
+            removed.append({"code": code, "name": name})
+        else:
+            pct = 100.0 * (new_area - old_area) / old_area if old_area else None
+            changed.append(
+                {
+                    "code": code,
+                    "name": name,
+                    "reshaped": reshaped,
+                    "renamed": renamed,
+                    "area_change_pct": None if pct is None else round(pct, 2),
+                }
+            )
+    return {"added": added, "removed": removed, "changed": changed}
 
 
 def _check_hierarchy_after(
@@ -412,20 +446,68 @@ def _assign_parents(
         )
 
 
-def activate(db: Database, generation: int) -> None:
-    """Make ``generation`` the active one (one transaction: lookups switch atomically)."""
+@dataclass(frozen=True)
+class Activation:
+    """What switching generations did."""
+
+    generation: int
+    previous: int | None
+    placements: int
+    moved: int
+
+
+def activate_generation(
+    db: Database, settings: Settings, generation: int, *, kind: str = "activate"
+) -> Activation:
+    """Make ``generation`` active and re-locate every placement into it, in one transaction:
+    lookups switch and placements move together, or nothing changes."""
+    index = load_unit_index(db, settings, generation=generation)
     with db.transaction() as conn:
-        unit_store.activate_generation(conn, generation)
+        previous = unit_store.activate_generation(conn, generation, kind=kind)
+        placements = placement_store.read_placements(conn)
+        units = index.deepest_units(
+            placements["lon"].to_numpy(dtype=float), placements["lat"].to_numpy(dtype=float)
+        )
+        found = units >= 0
+        to_level = np.where(found, index.unit_level[np.maximum(units, 0)], None)
+        to_code = np.where(found, index.unit_code[np.maximum(units, 0)], None)
+        old_level, old_code = (
+            placements[c].astype(object).where(placements[c].notna(), None).to_numpy()
+            for c in ("unit_level", "unit_code")
+        )
+        changed = (old_level != to_level) | (old_code != to_code)
+        moves = pd.DataFrame(
+            {
+                "id": placements["id"].to_numpy()[changed],
+                "to_level": to_level[changed],
+                "to_code": to_code[changed],
+            }
+        )
+        moved = placement_store.apply_moves(conn, moves, generation=generation)
+    LOGGER.info(
+        "activated generation %s (was %s): %d of %d placements moved",
+        generation,
+        previous,
+        moved,
+        len(placements),
+    )
+    return Activation(generation, previous, len(placements), moved)
+
+
+def rollback(db: Database, settings: Settings) -> Activation:
+    """Return to the generation that was active before the current one."""
+    with db.connection() as conn:
+        before = unit_store.generation_before_active(conn)
+    if before is None:
+        raise NotFoundError("rollback_nothing")
+    return activate_generation(db, settings, before, kind="rollback")
+
+
+def generation_report(db: Database, generation: int) -> dict[str, Any]:
+    with db.connection() as conn:
+        return unit_store.generation_report(conn, generation)
 
 
 def generations(db: Database) -> list[dict[str, Any]]:
     with db.connection() as conn:
         return unit_store.list_generations(conn)
-
-
-def require_active_generation(db: Database) -> int:
-    with db.connection() as conn:
-        generation = unit_store.active_generation(conn)
-    if generation is None:
-        raise NotFoundError("no_active_generation")
-    return generation

@@ -15,8 +15,8 @@ import shapely
 from gridmap.analysis.locate import UnitIndex
 from gridmap.config import Settings
 from gridmap.errors import InputError, OutsideError
-from gridmap.ingest.tables import read_point_table
-from gridmap.services.boundaries import require_active_generation
+from gridmap.ingest.tables import read_point_table, write_table
+from gridmap.services.generations import require_active_generation
 from gridmap.store import units as unit_store
 from gridmap.store.db import Database
 
@@ -64,9 +64,12 @@ def locate_point(db: Database, settings: Settings, lon: object, lat: object) -> 
     return Location(x, y, generation, chain, edge)
 
 
-def load_unit_index(db: Database, settings: Settings) -> UnitIndex:
-    """The active generation's units and lookup pieces as an in-memory index."""
-    generation = require_active_generation(db)
+def load_unit_index(
+    db: Database, settings: Settings, *, generation: int | None = None
+) -> UnitIndex:
+    """A generation's units and lookup pieces (default: the active one) as an in-memory index."""
+    if generation is None:
+        generation = require_active_generation(db)
     with db.connection() as conn:
         units, parts = unit_store.lookup_tables(conn, generation=generation)
     ids = np.array([u[0] for u in units], dtype=np.int64)
@@ -112,7 +115,8 @@ def locate_csv(
     index = load_unit_index(db, settings)
     result = locate_table(index, frame, lon, lat)
     out.parent.mkdir(parents=True, exist_ok=True)
-    result.to_csv(out, index=False)
-    counts = Counter(result["locate_error"].replace("", "located"))
+    write_table(result, out)
+    outcomes = result["locate_error"].replace("", "located").value_counts()
+    counts = Counter({str(k): int(v) for k, v in outcomes.items()})
     LOGGER.info("located %s -> %s: %s", source, out, dict(counts))
     return counts

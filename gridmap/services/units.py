@@ -8,7 +8,7 @@ from typing import Any
 
 from gridmap.config import Settings
 from gridmap.errors import AmbiguousError, InputError, NotFoundError
-from gridmap.services.boundaries import require_active_generation
+from gridmap.services.generations import require_active_generation
 from gridmap.store import units as unit_store
 from gridmap.store.db import Database
 

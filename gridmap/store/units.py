@@ -57,13 +57,22 @@ def save_generation_report(conn: psycopg.Connection, generation: int, report: di
     )
 
 
-def activate_generation(conn: psycopg.Connection, generation: int) -> None:
-    """Make ``generation`` the only active one, in the caller's transaction (atomic switch)."""
-    exists = conn.execute(
-        "SELECT 1 FROM boundary_generation WHERE id = %s FOR UPDATE", (generation,)
-    ).fetchone()
-    if not exists:
+def activate_generation(
+    conn: psycopg.Connection, generation: int, *, kind: str = "activate"
+) -> int | None:
+    """Make ``generation`` the only active one, in the caller's transaction (atomic switch),
+    and log it; returns the generation that was active before."""
+    # lock every generation row: two concurrent activations serialise here
+    rows = conn.execute(
+        "SELECT id, active FROM boundary_generation ORDER BY id FOR UPDATE"
+    ).fetchall()
+    if generation not in {r[0] for r in rows}:
         raise NotFoundError("generation_unknown", generation=generation)
+    previous = next((r[0] for r in rows if r[1]), None)
+    conn.execute(
+        "INSERT INTO generation_activation (generation_id, previous_id, kind) VALUES (%s, %s, %s)",
+        (generation, previous, kind),
+    )
     conn.execute(
         "UPDATE boundary_generation SET active = false WHERE active AND id <> %s", (generation,)
     )
@@ -71,6 +80,55 @@ def activate_generation(conn: psycopg.Connection, generation: int) -> None:
         "UPDATE boundary_generation SET active = true, activated_at = now() WHERE id = %s",
         (generation,),
     )
+    return previous
+
+
+def generation_before_active(conn: psycopg.Connection) -> int | None:
+    """The generation that was active before the current one (what a rollback returns to)."""
+    row = conn.execute(
+        """
+        SELECT a.previous_id FROM generation_activation a
+        JOIN boundary_generation g ON g.id = a.generation_id AND g.active
+        ORDER BY a.id DESC LIMIT 1
+        """
+    ).fetchone()
+    return row[0] if row else None
+
+
+def generation_report(conn: psycopg.Connection, generation: int) -> dict[str, Any]:
+    row = conn.execute(
+        "SELECT report, active FROM boundary_generation WHERE id = %s", (generation,)
+    ).fetchone()
+    if row is None:
+        raise NotFoundError("generation_unknown", generation=generation)
+    return {**row[0], "active_now": row[1]}
+
+
+def level_diff(
+    conn: psycopg.Connection, *, base: int, new: int, level: str
+) -> list[tuple[str, str, float | None, float | None, bool, bool]]:
+    """Per code of ``level``: (code, name, old area, new area, geometry changed, renamed)
+    for units added, removed or changed between two generations."""
+    return conn.execute(
+        """
+        WITH b AS (SELECT code, name, geom, area_m2 FROM admin_unit
+                   WHERE generation_low <= %(base)s AND generation_high >= %(base)s
+                     AND level = %(level)s),
+             n AS (SELECT code, name, geom, area_m2 FROM admin_unit
+                   WHERE generation_low <= %(new)s AND generation_high >= %(new)s
+                     AND level = %(level)s)
+        SELECT coalesce(n.code, b.code), coalesce(n.name, b.name), b.area_m2, n.area_m2,
+               -- exact vertex equality first: cheap, and true for unchanged re-imports
+               b.geom IS NOT NULL AND n.geom IS NOT NULL
+                   AND NOT (ST_OrderingEquals(b.geom, n.geom) OR ST_Equals(b.geom, n.geom)),
+               b.name IS DISTINCT FROM n.name AND b.name IS NOT NULL AND n.name IS NOT NULL
+        FROM b FULL JOIN n ON n.code = b.code
+        WHERE b.code IS NULL OR n.code IS NULL OR b.name <> n.name
+           OR NOT (ST_OrderingEquals(b.geom, n.geom) OR ST_Equals(b.geom, n.geom))
+        ORDER BY 1
+        """,
+        {"base": base, "new": new, "level": level},
+    ).fetchall()
 
 
 def list_generations(conn: psycopg.Connection) -> list[dict[str, Any]]:

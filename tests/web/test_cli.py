@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import subprocess
 import sys
@@ -110,8 +111,22 @@ def test_bulk_csv(run, load_small_grid, tmp_path):
     result = run("locate", "--csv", source, "--lon-col", "lon", "--lat-col", "lat", "--out", out)
     assert result.exit_code == 0, result.output
     assert "3 rows" in result.output and "missing_coordinates: 1" in result.output
-    lines = out.read_text().splitlines()
-    assert lines[1].startswith(f"1,{X0 + 0.002},{Y0 + 0.001},3201,南京市,320101,西区,,,,,320101001")
+    rows = list(csv.reader(out.read_text(encoding="utf-8").splitlines()))
+    assert rows[1][:12] == [
+        "1",
+        str(X0 + 0.002),
+        str(Y0 + 0.001),
+        "3201",
+        "南京市",
+        "320101",
+        "西区",
+        "",
+        "",
+        "",
+        "",
+        "320101001",
+    ]
+    assert rows[2][-1] == "missing_coordinates"
 
 
 def test_installed_console_script(env, load_small_grid):
