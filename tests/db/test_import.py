@@ -9,7 +9,7 @@ import pytest
 from shapely.geometry import MultiPolygon, Polygon, box
 
 from gridmap.errors import ConfigError, ImportChecksError, InputError
-from gridmap.services.boundaries import activate, generations, import_boundaries
+from gridmap.services.boundaries import activate_generation, generations, import_boundaries
 from gridmap.services.locate import locate_point
 from gridmap.store.units import level_counts
 from tests.conftest import STEP, X0, Y0, square
@@ -292,7 +292,7 @@ def test_reimport_replaces_one_level_and_rollback_restores(
     # cells were carried over; the east cell's parent code 320102 no longer exists
     assert [u["code"] for u in chain] == ["320102001"]
     assert report.level_counts == {"city": 1, "district": 2, "cell": 4}
-    activate(database, old)
+    activate_generation(database, settings, old)
     assert [u["code"] for u in locate_point(database, settings, *point).chain] == [
         "3201",
         "320102",
