@@ -81,8 +81,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "或先将文件转换为 CGCS2000",
     },
     "towgs84_invalid": {
-        "en": "--towgs84 {value!r} is invalid: {reason}",
-        "zh-CN": "--towgs84 {value!r} 无效：{reason}",
+        "en": "{path}: --towgs84 {value!r} is invalid: {reason}",
+        "zh-CN": "{path}：--towgs84 {value!r} 无效：{reason}",
     },
     "coord_type_invalid": {
         "en": "coordinate type {value!r} is not one of: {types}",
@@ -261,6 +261,81 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "gridmap is serving on {url}",
         "zh-CN": "gridmap 服务地址：{url}",
     },
+    # coverage (issue 4)
+    "osm_format": {
+        "en": "{path}: not an OSM extract (expected .osm XML or .osm.pbf)",
+        "zh-CN": "{path}：不是 OSM 数据文件（应为 .osm XML 或 .osm.pbf）",
+    },
+    "osm_no_ways": {
+        "en": "{path}: no way a {profile} profile may use was found",
+        "zh-CN": "{path}：没有找到 {profile} 方式可通行的道路",
+    },
+    "profile_invalid": {
+        "en": "profile {profile!r} is not one of: {profiles}",
+        "zh-CN": "出行方式 {profile!r} 无效，可选：{profiles}",
+    },
+    "network_exists": {
+        "en": "a network named {name!r} already exists; choose another --name",
+        "zh-CN": "路网 {name!r} 已存在；请用 --name 换一个名称",
+    },
+    "network_unknown": {
+        "en": "there is no network {name!r}; import one with gridmap coverage network import",
+        "zh-CN": "不存在路网 {name!r}；请先运行 gridmap coverage network import 导入",
+    },
+    "facility_set_exists": {
+        "en": "a facility set named {name!r} already exists; choose another --name",
+        "zh-CN": "设施集 {name!r} 已存在；请用 --name 换一个名称",
+    },
+    "facility_set_unknown": {
+        "en": "there is no facility set {name!r}; import one with gridmap coverage facilities "
+        "import",
+        "zh-CN": "不存在设施集 {name!r}；请先运行 gridmap coverage facilities import 导入",
+    },
+    "facility_not_point": {
+        "en": "{path}: feature {feature} ({name}) is a {geom_type}, not a point",
+        "zh-CN": "{path}：要素 {feature}（{name}）是 {geom_type}，不是点",
+    },
+    "facility_too_far": {
+        "en": "facility {feature} ({name}) at ({lon:.6f}, {lat:.6f}) is more than {metres:.0f} m "
+        "from any usable way of network {network}: not used",
+        "zh-CN": "设施 {feature}（{name}）位于 ({lon:.6f}, {lat:.6f})，距路网 {network} 的任何可通行"
+        "道路都超过 {metres:.0f} 米：未纳入计算",
+    },
+    "facilities_none_snapped": {
+        "en": "no facility lies within {metres:.0f} m of network {network}: nothing to compute",
+        "zh-CN": "没有设施位于路网 {network} 的 {metres:.0f} 米以内：无法计算",
+    },
+    "minutes_invalid": {
+        "en": "--minutes must be whole minutes > 0 separated by commas, e.g. 5,10,15 "
+        "(got {value!r})",
+        "zh-CN": "--minutes 必须是以逗号分隔的正整数分钟，例如 5,10,15（当前值 {value!r}）",
+    },
+    "population_missing": {
+        "en": "no population count for {count} {level} unit(s) in the study area: {codes}",
+        "zh-CN": "研究范围内有 {count} 个{level}没有人口数：{codes}",
+    },
+    "run_unknown": {
+        "en": "there is no coverage run {run}",
+        "zh-CN": "不存在覆盖分析 {run}",
+    },
+    "run_not_done": {
+        "en": "coverage run {run} is {state}, not done",
+        "zh-CN": "覆盖分析 {run} 的状态为 {state}，尚未完成",
+    },
+    "export_format": {
+        "en": "{path}: export to .gpkg, .geojson or .csv",
+        "zh-CN": "{path}：只能导出为 .gpkg、.geojson 或 .csv",
+    },
+    "candidates_none": {
+        "en": "no candidate site lies within {metres:.0f} m of network {network}",
+        "zh-CN": "没有候选点位于路网 {network} 的 {metres:.0f} 米以内",
+    },
+    "coverage_summary": {
+        "en": "within {minutes} min: {share} of {measure} (target {target}): {verdict}",
+        "zh-CN": "{minutes} 分钟内：{measure}的 {share}（目标 {target}）：{verdict}",
+    },
+    "target_met": {"en": "target met", "zh-CN": "达标"},
+    "target_missed": {"en": "target missed", "zh-CN": "未达标"},
 }
 
 

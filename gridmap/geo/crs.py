@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from functools import lru_cache
 
 import numpy as np
@@ -114,6 +115,11 @@ def with_towgs84(crs: pyproj.CRS, towgs84: str) -> pyproj.CRS:
     if len(parts) not in (3, 7):
         raise ValueError("--towgs84 needs 3 or 7 comma-separated numbers")
     values = [float(p) for p in parts]
-    proj4 = crs.to_proj4()
+    # A PROJ string is the simple format that carries +towgs84; pyproj warns that converting
+    # to one can lose information, which does not apply to the Gauss-Kruger/geographic CRSs
+    # of these datums (projection, ellipsoid and units all survive).
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        proj4 = crs.to_proj4()
     proj4 = " ".join(t for t in proj4.split() if not t.startswith(("+towgs84", "+datum")))
     return pyproj.CRS.from_proj4(f"{proj4} +towgs84={','.join(str(v) for v in values)}")

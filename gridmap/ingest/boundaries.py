@@ -134,7 +134,7 @@ def _resolve_crs(
         try:
             source_crs = with_towgs84(source_crs, towgs84)
         except ValueError as exc:
-            raise InputError("towgs84_invalid", value=towgs84, reason=str(exc)) from exc
+            raise InputError("towgs84_invalid", path=path, value=towgs84, reason=str(exc)) from exc
         crs_from += f" + towgs84 {towgs84}"
     return source_crs, crs_from
 
