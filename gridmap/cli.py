@@ -15,8 +15,12 @@ import click
 from gridmap.config import Settings
 from gridmap.domain.messages import bilingual, message
 from gridmap.errors import GridmapError, ImportChecksError, OutsideError
+from gridmap.geo.grids import METHODS, GridSpec
+from gridmap.ingest.osm_lines import ROAD_CLASSES
 from gridmap.services import boundaries as boundary_service
+from gridmap.services import coverage as coverage_service
 from gridmap.services import demo as demo_service
+from gridmap.services import grids as grid_service
 from gridmap.services import locate as locate_service
 from gridmap.services import workers as worker_service
 from gridmap.store import migrations
@@ -248,6 +252,73 @@ def boundaries_report(context: Context, generation: int, as_json: bool) -> None:
     click.echo(f"active now: {'yes' if active_now else 'no'}")
 
 
+# --- grids -------------------------------------------------------------------------------------
+
+
+@main.group()
+def grids() -> None:
+    """Generate cells (or any lower level) inside parent units."""
+
+
+@grids.command("generate")
+@click.option("--parent-level", required=True, help="level whose units are cut")
+@click.option("--parent", "parent_code", help="cut only this parent unit (others kept)")
+@click.option("--method", type=click.Choice(METHODS), default="roads", show_default=True)
+@click.option("--target-area-m2", type=float, default=10_000.0, show_default=True)
+@click.option("--network", type=click.Path(path_type=Path), help="OSM .osm/.pbf (roads method)")
+@click.option(
+    "--road-classes",
+    default=",".join(ROAD_CLASSES),
+    show_default=True,
+    help="OSM highway classes that bound cells",
+)
+@click.option("--allow", multiple=True, metavar="CHECK", help="accept this check's errors")
+@click.option("--commit", is_flag=True, help="write a new generation (default: dry run)")
+@click.option("--activate", is_flag=True, help="make the new generation active (with --commit)")
+@pass_context
+def grids_generate(
+    context: Context,
+    parent_level: str,
+    parent_code: str | None,
+    method: str,
+    target_area_m2: float,
+    network: Path | None,
+    road_classes: str,
+    allow: tuple[str, ...],
+    commit: bool,
+    activate: bool,
+) -> None:
+    """Cut parent units along roads (or into squares/hexagons) toward a target area."""
+    if activate and not commit:
+        raise click.UsageError("--activate needs --commit")
+    try:
+        spec = GridSpec(method=method, target_area_m2=target_area_m2)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    with context.database() as database:
+        result = grid_service.generate_cells(
+            database,
+            context.settings,
+            parent_level=parent_level,
+            parent_code=parent_code,
+            spec=spec,
+            network=network,
+            road_classes=tuple(road_classes.split(",")),
+            commit=commit,
+            activate=activate,
+            allow=allow,
+        )
+    _print_report(result.report, context.settings.lang)
+    areas = result.areas
+    if areas.get("cells"):
+        click.echo(
+            f"cell areas (m2): min {areas['min']:,.0f}, p10 {areas['p10']:,.0f}, "
+            f"median {areas['median']:,.0f}, p90 {areas['p90']:,.0f}, "
+            f"max {areas['max']:,.0f}; {areas['share_within_50pct_of_target']:.0%} "
+            f"within 50% of the target"
+        )
+
+
 # --- workers -----------------------------------------------------------------------------------
 
 
@@ -422,3 +493,265 @@ def demo(context: Context, data_dir: Path, out_dir: Path) -> None:
         )
     for line in result.summary_lines():
         click.echo(line)
+
+
+# --- coverage (issue 4) -------------------------------------------------------------------------
+
+
+@main.group()
+def coverage() -> None:
+    """15-minute service circles: networks, facilities, runs, what-ifs, sites, exports."""
+
+
+@coverage.group("network")
+def coverage_network() -> None:
+    """Walking/cycling networks from OSM extracts."""
+
+
+@coverage_network.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--name", required=True, help="name the network is known by")
+@click.option("--profile", type=click.Choice(["walk", "bike"]), default="walk", show_default=True)
+@pass_context
+def coverage_network_import(context: Context, file: Path, name: str, profile: str) -> None:
+    """Import the usable ways and buildings of FILE (OSM XML .osm or .osm.pbf)."""
+    with context.database() as database:
+        report = coverage_service.import_network(
+            database, context.settings, file, name=name, profile=profile
+        )
+    click.echo(
+        f"network {report.name} ({report.profile}): {report.nodes} nodes, {report.edges} edges, "
+        f"{report.total_length_km} km; largest component {report.largest_component_nodes} "
+        f"nodes; {report.buildings} buildings; {report.ways_kept} ways kept, "
+        f"{report.ways_dropped} dropped; lengths in {report.metric_crs}"
+    )
+    click.echo(f"network id {report.network_id}")
+
+
+@coverage_network.command("list")
+@pass_context
+def coverage_network_list(context: Context) -> None:
+    """List imported networks."""
+    with context.database() as database:
+        for n in coverage_service.list_networks(database):
+            click.echo(
+                f"{n['id']:>4}  {n['name']:<24} {n['profile']:<5} {n['nodes']:>8} nodes "
+                f"{n['edges']:>8} edges {n['buildings']:>7} buildings  {n['source']}"
+            )
+
+
+@coverage.group("facilities")
+def coverage_facilities() -> None:
+    """Facility sets (service centres, rest stops ...)."""
+
+
+@coverage_facilities.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--name", required=True, help="name of the facility set")
+@click.option("--type-field", help="field (or OSM tag key) giving each facility's type")
+@click.option("--name-field", default="name", show_default=True)
+@click.option("--lon-col", default="lon", show_default=True, help="CSV longitude column")
+@click.option("--lat-col", default="lat", show_default=True, help="CSV latitude column")
+@pass_context
+def coverage_facilities_import(context: Context, file: Path, **options: Any) -> None:
+    """Import FILE (GeoJSON/GeoPackage/Shapefile points, CSV, or OSM tags) as a set."""
+    with context.database() as database:
+        report = coverage_service.import_facilities(database, file, **options)
+    types = ", ".join(f"{k or '-'}={v}" for k, v in report.types.items())
+    click.echo(f"facility set {report.name}: {report.facilities} facilities ({types})")
+    click.echo(f"facility set id {report.set_id}")
+
+
+@coverage_facilities.command("list")
+@pass_context
+def coverage_facilities_list(context: Context) -> None:
+    """List facility sets."""
+    with context.database() as database:
+        for s in coverage_service.list_facility_sets(database):
+            click.echo(f"{s['id']:>4}  {s['name']:<24} {s['facilities']:>6}  {s['source']}")
+
+
+def _print_run(result: coverage_service.RunResult, lang: str) -> None:
+    for warning in result.warnings:
+        click.echo(f"warning: {bilingual(warning['key'], **warning['params'])}", err=True)
+    summary = result.summary
+    for measure, key in (
+        ("population", "population_share"),
+        ("buildings", "building_share"),
+        ("area", "area_share"),
+    ):
+        if summary.get(key) is not None:
+            click.echo(f"within {summary['target_minutes']} min: {summary[key]:.1%} of {measure}")
+    verdict = "target_met" if summary.get("target_met") else "target_missed"
+    click.echo(f"target {summary['target_share']:.0%}: {bilingual(verdict)}")
+
+
+@coverage.command("run")
+@click.option("--network", required=True, help="network name")
+@click.option("--facilities", required=True, help="facility set name")
+@click.option("--minutes", default="5,10,15", show_default=True, help="bands, in minutes")
+@click.option("--population", type=click.Path(path_type=Path), help="CSV of counts per unit")
+@click.option("--population-level", help="level whose units the counts are for")
+@click.option("--population-code-col", default="unit_id", show_default=True)
+@click.option("--population-col", default="population", show_default=True)
+@pass_context
+def coverage_run(
+    context: Context,
+    network: str,
+    facilities: str,
+    minutes: str,
+    population: Path | None,
+    population_level: str | None,
+    population_code_col: str,
+    population_col: str,
+) -> None:
+    """Compute travel times, bands and per-unit coverage; prints the run id last."""
+    bands = coverage_service.parse_minutes(minutes)
+    if population is not None and population_level is None:
+        raise click.UsageError("--population needs --population-level")
+    with (
+        context.database() as database,
+        click.progressbar(length=100, label="coverage", file=sys.stderr) as bar,
+    ):
+        done = [0]
+
+        def advance(fraction: float, stage: str) -> None:
+            step = int(fraction * 100) - done[0]
+            if step > 0:
+                bar.update(step)
+                done[0] += step
+
+        result = coverage_service.run_coverage(
+            database,
+            context.settings,
+            network=network,
+            facilities=facilities,
+            minutes=bands,
+            population_file=population,
+            population_level=population_level,
+            population_code_col=population_code_col,
+            population_col=population_col,
+            progress=advance,
+        )
+    _print_run(result, context.settings.lang)
+    click.echo(f"run {result.run_id}")
+
+
+@coverage.command("show")
+@click.argument("run_id", type=int)
+@click.option("--level", help="only units of this level")
+@pass_context
+def coverage_show(context: Context, run_id: int, level: str | None) -> None:
+    """Print a run's parameters, summary and per-unit table."""
+    with context.database() as database:
+        run = coverage_service.get_run(database, run_id)
+    summary = run["summary"]
+    click.echo(
+        f"run {run['id']} [{run['state']} {run['progress']:.0%}] network {run['network']}, "
+        f"facilities {run['facility_set']}, minutes {run['minutes']}"
+    )
+    for key in ("population_share", "building_share", "area_share"):
+        if summary.get(key) is not None:
+            click.echo(f"  {key}: {summary[key]:.1%} within {summary['target_minutes']} min")
+    for u in run["units"]:
+        if level and u["level"] != level:
+            continue
+        pop = (
+            f"{u['covered_population'] / u['population']:.1%} of {u['population']:.0f}"
+            if u["population"]
+            else "-"
+        )
+        click.echo(
+            f"  {u['level']:<10} {u['code']:<14} {u['minutes']:>3} min  "
+            f"area {u['covered_area_m2'] / max(u['area_m2'], 1):.1%}  "
+            f"buildings {u['covered_buildings']}/{u['buildings']}  population {pop}"
+        )
+
+
+@coverage.command("list")
+@pass_context
+def coverage_list(context: Context) -> None:
+    """List coverage runs."""
+    with context.database() as database:
+        for r in coverage_service.list_runs(database):
+            share = r["summary"].get("population_share") or r["summary"].get("area_share")
+            shown = f"{share:.1%}" if share is not None else "-"
+            click.echo(
+                f"{r['id']:>5}  {r['created_at']:%Y-%m-%d %H:%M}  {r['state']:<7} "
+                f"{r['network']:<20} {r['facility_set'] or '-':<20} {shown}"
+            )
+
+
+def _lonlat_pairs(values: tuple[str, ...]) -> list[tuple[float, float]]:
+    pairs = []
+    for value in values:
+        lon, _, lat = value.partition(",")
+        try:
+            pairs.append((float(lon), float(lat)))
+        except ValueError as exc:
+            raise click.BadParameter(f"{value!r}: expected LON,LAT") from exc
+    return pairs
+
+
+@coverage.command("whatif")
+@click.argument("run_id", type=int)
+@click.option("--add", multiple=True, help="a new facility at LON,LAT (repeatable)")
+@click.option("--remove", multiple=True, type=int, help="a facility id to drop (repeatable)")
+@click.option("--save", is_flag=True, help="store the result as a new run (with polygons)")
+@pass_context
+def coverage_whatif(
+    context: Context, run_id: int, add: tuple[str, ...], remove: tuple[int, ...], save: bool
+) -> None:
+    """Recompute RUN_ID with facilities added or removed."""
+    with context.database() as database:
+        result = coverage_service.what_if(
+            database,
+            context.settings,
+            run_id,
+            add=_lonlat_pairs(add),
+            remove=list(remove),
+            save=save,
+        )
+    _print_run(result, context.settings.lang)
+    if save:
+        click.echo(f"run {result.run_id}")
+
+
+@coverage.command("suggest")
+@click.argument("run_id", type=int)
+@click.option("--k", "k", type=int, default=5, show_default=True, help="sites to propose")
+@click.option(
+    "--candidates",
+    default="nodes",
+    show_default=True,
+    help="'nodes' (network intersections) or a file of candidate points",
+)
+@click.option("--minutes", type=int, help="band to fill (default GRIDMAP_COVERAGE_TARGET_MINUTES)")
+@pass_context
+def coverage_suggest(
+    context: Context, run_id: int, k: int, candidates: str, minutes: int | None
+) -> None:
+    """Propose K new sites that newly cover the most residents, with each site's uplift."""
+    source: Path | str = candidates if candidates == "nodes" else Path(candidates)
+    with context.database() as database:
+        sites = coverage_service.suggest_sites(
+            database, context.settings, run_id, k=k, candidates=source, minutes=minutes
+        )
+    for s in sites:
+        click.echo(f"{s.rank:>2}  {s.lon:.6f},{s.lat:.6f}  +{s.uplift:.0f}  {s.label}")
+
+
+@coverage.command("export")
+@click.argument("run_id", type=int)
+@click.option("--out", required=True, type=click.Path(path_type=Path), help=".gpkg/.geojson/.csv")
+@click.option(
+    "--layer",
+    type=click.Choice(coverage_service.EXPORT_LAYERS),
+    help="layer for single-layer formats",
+)
+@pass_context
+def coverage_export(context: Context, run_id: int, out: Path, layer: str | None) -> None:
+    """Write a run's bands, uncovered areas, per-unit table and per-node times."""
+    with context.database() as database:
+        layers = coverage_service.export_run(database, run_id, out, layer=layer)
+    click.echo(f"{', '.join(layers)} -> {out}")

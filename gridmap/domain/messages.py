@@ -30,8 +30,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     # database
     "db_unreachable": {
-        "en": "cannot connect to the database {url}: {reason}",
-        "zh-CN": "无法连接数据库 {url}：{reason}",
+        "en": "cannot connect to the database {url}: {reason} "
+        "(is PostgreSQL running? a new database is created by: gridmap db upgrade)",
+        "zh-CN": "无法连接数据库 {url}：{reason}"
+        "（PostgreSQL 是否在运行？新数据库可用 gridmap db upgrade 创建）",
     },
     "db_not_migrated": {
         "en": "the database is not migrated (missing table {table}); run: gridmap db upgrade",
@@ -183,6 +185,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{path}: {count} check(s) failed, nothing was written; first: {first}",
         "zh-CN": "{path}：{count} 项检查未通过，未写入任何数据；第一项：{first}",
     },
+    "level_has_no_child": {
+        "en": "level {level} is the lowest level: there is nothing to generate below it",
+        "zh-CN": "{level} 已是最低层级，无法在其下生成单元",
+    },
+    "network_required": {
+        "en": "--method roads needs --network FILE.osm|.pbf (the road network to cut along)",
+        "zh-CN": "--method roads 需要 --network FILE.osm|.pbf（用于切分的道路网）",
+    },
     "generation_unknown": {
         "en": "there is no boundary generation {generation}",
         "zh-CN": "不存在边界版本 {generation}",
@@ -298,8 +308,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "facility_too_far": {
         "en": "facility {feature} ({name}) at ({lon:.6f}, {lat:.6f}) is more than {metres:.0f} m "
         "from any usable way of network {network}: not used",
-        "zh-CN": "设施 {feature}（{name}）位于 ({lon:.6f}, {lat:.6f})，距路网 {network} 的任何可通行"
-        "道路都超过 {metres:.0f} 米：未纳入计算",
+        "zh-CN": "设施 {feature}（{name}）位于 ({lon:.6f}, {lat:.6f})，"
+        "距路网 {network} 的任何可通行道路都超过 {metres:.0f} 米：未纳入计算",
     },
     "facilities_none_snapped": {
         "en": "no facility lies within {metres:.0f} m of network {network}: nothing to compute",

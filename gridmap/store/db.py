@@ -44,6 +44,14 @@ class Database:
 
     def open(self) -> Database:
         if not self._opened:
+            # one direct attempt first: the pool would retry for its whole timeout and then
+            # report only "pool initialization incomplete", hiding the server's own reason
+            try:
+                psycopg.connect(self.url, connect_timeout=5).close()
+            except psycopg.OperationalError as exc:
+                raise DatabaseError(
+                    "db_unreachable", url=redact_url(self.url), reason=str(exc).strip()
+                ) from exc
             try:
                 self._pool.open(wait=True, timeout=10)
             except Exception as exc:

@@ -532,3 +532,20 @@ def orphaned_children(conn: psycopg.Connection, *, generation: int, level: str) 
         {"gen": generation, "level": level},
     ).fetchall()
     return [r[0] for r in rows]
+
+
+def level_units(
+    conn: psycopg.Connection, *, generation: int, level: str, code: str | None = None
+) -> list[tuple[str, str, str | None, str | None, bytes]]:
+    """(code, name, parent_level, parent_code, WKB) of a level's units, or of one unit."""
+    rows = conn.execute(
+        f"""
+        SELECT u.code, u.name, u.parent_level, u.parent_code, ST_AsBinary(u.geom)
+        FROM admin_unit u
+        WHERE {IN_GENERATION} AND u.level = %(level)s
+          AND (%(code)s::text IS NULL OR u.code = %(code)s)
+        ORDER BY u.code
+        """,
+        {"gen": generation, "level": level, "code": code},
+    ).fetchall()
+    return [(c, n, pl, pc, bytes(w)) for c, n, pl, pc, w in rows]
