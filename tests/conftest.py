@@ -31,11 +31,49 @@ def migrate_template(
     migrations.upgrade(f"postgresql://{user}@{host}:{port}/{dbname}")
 
 
-postgresql_proc = factories.postgresql_noproc(load=[migrate_template])
+# Per-process database names: two test sessions on one server (two developers, a developer
+# and CI) must not drop each other's template.
+TEST_DB_PREFIX = "gridmap_test_"
+postgresql_proc = factories.postgresql_noproc(
+    dbname=f"{TEST_DB_PREFIX}{os.getpid()}", load=[migrate_template]
+)
 postgresql = factories.postgresql("postgresql_proc")
 
 
 # --- CI: a skipped database or browser test is a failure ----------------------------------------
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Drop test databases left by sessions that were killed (their process is gone)."""
+    try:
+        conn = psycopg.connect("postgresql://postgres@localhost:5432/postgres", autocommit=True)
+    except psycopg.OperationalError:
+        return  # no server: the database tests will fail with the real reason
+    with conn:
+        names = [
+            r[0]
+            for r in conn.execute(
+                "SELECT datname FROM pg_database WHERE datname LIKE %s", (TEST_DB_PREFIX + "%",)
+            )
+        ]
+        for name in names:
+            pid = name.removeprefix(TEST_DB_PREFIX).split("_")[0]
+            if pid.isdigit() and not _process_alive(int(pid)):
+                conn.execute(
+                    psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                        psycopg.sql.Identifier(name)
+                    )
+                )
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

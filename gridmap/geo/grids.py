@@ -173,15 +173,24 @@ def make_cells(
     return merge_small(pieces, spec)
 
 
-def number_order(cells: list[BaseGeometry], *, row_height_m: float) -> np.ndarray:
+def number_order(cells: list[BaseGeometry]) -> np.ndarray:
     """Order of ``cells`` west to east within rows, rows north to south (the code order).
 
-    Rows are bands ``row_height_m`` tall from the northernmost cell down, by each cell's
-    point-on-surface, so ragged road blocks still read like lines of text.
+    Rows are found, not imposed: going north to south by each cell's point-on-surface, a cell
+    starts a new row when it lies more than half a typical cell height below the row's first
+    cell, so ragged road blocks still read like lines of text.
     """
-    points = shapely.point_on_surface(np.array(cells, dtype=object))
+    geoms = np.array(cells, dtype=object)
+    points = shapely.point_on_surface(geoms)
     x, y = shapely.get_x(points), shapely.get_y(points)
-    row = np.floor((y.max() - y) / row_height_m)
+    bounds = shapely.bounds(geoms)
+    half_height = 0.5 * float(np.median(bounds[:, 3] - bounds[:, 1]))
+    row = np.empty(len(cells), dtype=np.int64)
+    current, top = -1, np.inf
+    for i in np.argsort(-y, kind="stable"):
+        if y[i] < top - half_height:
+            current, top = current + 1, y[i]
+        row[i] = current
     return np.lexsort((x, row))
 
 

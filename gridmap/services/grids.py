@@ -96,10 +96,9 @@ def generate_cells(
 
     rows: list[dict[str, Any]] = []
     areas: list[float] = []
-    row_height = float(np.sqrt(spec.target_area_m2))
     for (code, name, *_), geom in zip(parents, _apply(forward, parent_geoms), strict=True):
         cells = make_cells(geom, spec, lines)
-        for sequence, index in enumerate(number_order(cells, row_height_m=row_height), start=1):
+        for sequence, index in enumerate(number_order(cells), start=1):
             cell = cells[index]
             areas.append(cell.area)
             rows.append(
