@@ -2,7 +2,8 @@
 SHELL := /bin/bash
 VENV ?= .venv
 BIN := $(VENV)/bin
-LA_ENV := data/los_angeles/gridmap.env
+CITY ?= los_angeles
+CITY_ENV := data/$(CITY)/gridmap.env
 
 .PHONY: setup setup-test demo demo-load test lint bench clean
 
@@ -12,12 +13,14 @@ setup:
 setup-test:
 	scripts/bootstrap.sh --browser
 
-## make demo: load the Los Angeles sample, locate its 311 requests, serve the web app
+## make demo [CITY=los_angeles|nanjing]: load a sample city, locate its points, serve the map
 demo: demo-load
-	set -a; . $(LA_ENV); set +a; $(BIN)/gridmap serve
+	@echo "the other sample city: make demo CITY=$(if $(filter nanjing,$(CITY)),los_angeles,nanjing)"
+	set -a; . $(CITY_ENV); set +a; $(BIN)/gridmap serve
 
 demo-load: setup
-	set -a; . $(LA_ENV); set +a; $(BIN)/gridmap db upgrade && $(BIN)/gridmap demo
+	@test -f $(CITY_ENV) || { echo "no sample city '$(CITY)': use CITY=los_angeles or CITY=nanjing"; exit 1; }
+	set -a; . $(CITY_ENV); set +a; $(BIN)/gridmap db upgrade && $(BIN)/gridmap demo $(CITY)
 
 ## make test: the whole suite against real PostGIS and Chromium; fails if anything is skipped
 test: setup-test

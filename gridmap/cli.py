@@ -472,6 +472,7 @@ def serve(context: Context, host: str | None, port: int | None) -> None:
 
 
 @main.command("demo")
+@click.argument("city", type=click.Choice(sorted(demo_service.CITIES)), default="los_angeles")
 @click.option(
     "--data-dir",
     type=click.Path(path_type=Path, file_okay=False),
@@ -485,11 +486,14 @@ def serve(context: Context, host: str | None, port: int | None) -> None:
     show_default=True,
 )
 @pass_context
-def demo(context: Context, data_dir: Path, out_dir: Path) -> None:
-    """Load the bundled Los Angeles sample and locate its 311 requests."""
+def demo(context: Context, city: str, data_dir: Path, out_dir: Path) -> None:
+    """Load a bundled sample city (boundaries once; cells too for Nanjing), locate its points.
+
+    Use the city's settings: set -a; . data/CITY/gridmap.env; set +a
+    """
     with context.database() as database:
-        result = demo_service.load_los_angeles(
-            database, context.settings, data_dir=data_dir, out_dir=out_dir
+        result = demo_service.load_city(
+            database, context.settings, city, data_dir=data_dir, out_dir=out_dir
         )
     for line in result.summary_lines():
         click.echo(line)

@@ -185,6 +185,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{path}: {count} check(s) failed, nothing was written; first: {first}",
         "zh-CN": "{path}：{count} 项检查未通过，未写入任何数据；第一项：{first}",
     },
+    "level_empty": {
+        "en": "the active generation has no units of level {level}",
+        "zh-CN": "现行版本中没有{level}层级的单元",
+    },
     "level_has_no_child": {
         "en": "level {level} is the lowest level: there is nothing to generate below it",
         "zh-CN": "{level} 已是最低层级，无法在其下生成单元",

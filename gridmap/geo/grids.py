@@ -111,6 +111,23 @@ def split_to_target(poly: BaseGeometry, spec: GridSpec) -> list[BaseGeometry]:
     return pieces
 
 
+def _merge_into_neighbour(cells: list[BaseGeometry], i: int) -> bool:
+    """Merge ``cells[i]`` into the neighbour sharing the longest boundary; False if none."""
+    tree = shapely.STRtree(cells)
+    shared = [
+        (shapely.length(shapely.intersection(cells[i].boundary, cells[j].boundary)), j)
+        for j in tree.query(cells[i], predicate="intersects")
+        if j != i
+    ]
+    shared = [(length, j) for length, j in shared if length > 0]
+    if not shared:
+        return False
+    _length, j = max(shared)
+    cells[j] = shapely.union(cells[j], cells[i])
+    del cells[i]
+    return True
+
+
 def merge_small(pieces: list[BaseGeometry], spec: GridSpec) -> list[BaseGeometry]:
     """Merge each piece under min_fraction x target into the neighbour it shares the longest
     boundary with, smallest first, until none is left that has a neighbour."""
@@ -120,24 +137,20 @@ def merge_small(pieces: list[BaseGeometry], spec: GridSpec) -> list[BaseGeometry
         small = sorted(
             (i for i, c in enumerate(cells) if c.area < limit), key=lambda i: cells[i].area
         )
-        merged = False
-        for i in small:
-            tree = shapely.STRtree(cells)
-            shared = [
-                (shapely.length(shapely.intersection(cells[i].boundary, cells[j].boundary)), j)
-                for j in tree.query(cells[i], predicate="intersects")
-                if j != i
-            ]
-            shared = [(length, j) for length, j in shared if length > 0]
-            if not shared:
-                continue
-            _length, j = max(shared)
-            cells[j] = shapely.union(cells[j], cells[i])
-            del cells[i]
-            merged = True
-            break  # indices moved: rebuild the tree and start again
-        if not merged:
+        # indices move after a merge: start again from the smallest remaining piece
+        if not any(_merge_into_neighbour(cells, i) for i in small):
             return cells
+
+
+def merge_to_count(pieces: list[BaseGeometry], count: int) -> list[BaseGeometry]:
+    """Merge the smallest piece into a neighbour until at most ``count`` pieces are left
+    (e.g. as many street polygons as the district has real streets to label them with)."""
+    cells = [p for p in pieces if p.area > 0]
+    while len(cells) > max(count, 1):
+        order = sorted(range(len(cells)), key=lambda i: cells[i].area)
+        if not any(_merge_into_neighbour(cells, i) for i in order):
+            break  # islands without neighbours: cannot merge further
+    return cells
 
 
 def regular_grid(parent: BaseGeometry, spec: GridSpec) -> list[BaseGeometry]:

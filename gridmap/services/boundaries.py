@@ -511,3 +511,11 @@ def generation_report(db: Database, generation: int) -> dict[str, Any]:
 def generations(db: Database) -> list[dict[str, Any]]:
     with db.connection() as conn:
         return unit_store.list_generations(conn)
+
+
+def describe_generation(db: Database, generation: int | None, text: str) -> None:
+    """Set a generation's description (e.g. to mark what a sample load wrote)."""
+    if generation is None:
+        return
+    with db.transaction() as conn:
+        unit_store.set_generation_description(conn, generation, text)

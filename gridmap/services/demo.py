@@ -7,48 +7,124 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import geopandas as gpd
 import pandas as pd
 
 from gridmap.config import Settings
 from gridmap.errors import ConfigError
+from gridmap.geo.grids import GridSpec
 from gridmap.services import boundaries as boundary_service
+from gridmap.services import grids as grid_service
 from gridmap.services import locate as locate_service
 from gridmap.store.db import Database
 
 LOGGER = logging.getLogger(__name__)
 
-LA_DEMO = "demo los_angeles"
-# (level, file, code field, name field, checks allowed): loaded top-down so parents come from
-# geometry. LA's Neighborhood Councils really do share territory (up to 4 km2 between two of
-# them), and the regions dissolved from them inherit it: a deliberate, recorded exception.
-LA_LAYERS: tuple[tuple[str, str, str, str, tuple[str, ...]], ...] = (
-    ("city", "la_city.geojson", "city_code", "city_name", ()),
-    ("region", "la_service_regions.geojson", "region_code", "region_name", ("check_overlap",)),
-    ("council", "nc-boundary-2019-modified.geojson", "nc_id", "name", ("check_overlap",)),
-)
+
+@dataclass(frozen=True)
+class Layer:
+    """One boundary file of a sample city, imported top-down."""
+
+    level: str
+    file: str
+    code_field: str
+    name_field: str
+    parent_field: str | None = None
+    allow: tuple[str, ...] = ()  # check errors accepted for this layer, with the reason below
+
+
+@dataclass(frozen=True)
+class SampleCity:
+    """A bundled deployment: its boundary layers, optional generated cells, real points."""
+
+    name: str
+    folder: str
+    layers: tuple[Layer, ...]
+    points: str  # file of real points to locate (CSV with lon/lat columns, or GeoJSON)
+    lon_col: str = "longitude"
+    lat_col: str = "latitude"
+    cells_from_roads: str | None = None  # OSM file: generate cells in the lowest layer's units
+
+    @property
+    def marker(self) -> str:
+        return f"demo {self.name}"
+
+
+CITIES = {
+    # LA's Neighborhood Councils really do share territory (up to 4 km2 between two of them),
+    # and the regions dissolved from them inherit it: a deliberate, recorded exception.
+    "los_angeles": SampleCity(
+        name="los_angeles",
+        folder="los_angeles",
+        layers=(
+            Layer("city", "la_city.geojson", "city_code", "city_name"),
+            Layer(
+                "region",
+                "la_service_regions.geojson",
+                "region_code",
+                "region_name",
+                allow=("check_overlap",),
+            ),
+            Layer(
+                "council",
+                "nc-boundary-2019-modified.geojson",
+                "nc_id",
+                "name",
+                allow=("check_overlap",),
+            ),
+        ),
+        points="la311_2020_sample_10k.csv",
+    ),
+    # Streets and communities are generated inside the OSM extract only (data/README.md): the
+    # rest of each district has none, which the street level's gap check would refuse.
+    "nanjing": SampleCity(
+        name="nanjing",
+        folder="nanjing",
+        layers=(
+            Layer("city", "nanjing_city.geojson", "code", "name"),
+            Layer("district", "nanjing_districts.geojson", "code", "name"),
+            Layer(
+                "street",
+                "nanjing_xinjiekou_streets_generated.geojson",
+                "code",
+                "name",
+                parent_field="parent_code",
+                allow=("check_gap",),
+            ),
+            Layer(
+                "community",
+                "nanjing_xinjiekou_communities_generated.geojson",
+                "code",
+                "name",
+                parent_field="parent_code",
+            ),
+        ),
+        points="nanjing_xinjiekou_osm_service_facilities.geojson",
+        cells_from_roads="nanjing_xinjiekou_overpass_2021-06-12.osm",
+    ),
+}
 
 
 @dataclass
 class DemoResult:
+    city: str
     loaded: bool
     located_csv: Path
     counts: Counter[str]
-    agreement: float
-    compared: int
-    generations: list[int] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+    agreement: float | None = None
+    compared: int = 0
 
     def summary_lines(self) -> list[str]:
-        lines = [
-            "loaded the Los Angeles boundaries"
-            if self.loaded
-            else "Los Angeles boundaries already loaded"
-        ]
-        lines.append(f"located {sum(self.counts.values())} 311 requests -> {self.located_csv}")
+        state = "loaded" if self.loaded else "already loaded"
+        lines = [f"{self.city}: boundaries {state}", *self.lines]
+        lines.append(f"located {sum(self.counts.values())} points -> {self.located_csv}")
         lines += [f"  {k}: {v}" for k, v in self.counts.most_common()]
-        lines.append(
-            f"agreement with the city's recorded Neighborhood Council: {self.agreement:.2%} "
-            f"of {self.compared} rows that have both"
-        )
+        if self.agreement is not None:
+            lines.append(
+                f"agreement with the city's recorded Neighborhood Council: {self.agreement:.2%} "
+                f"of {self.compared} rows that have both"
+            )
         return lines
 
 
@@ -61,50 +137,86 @@ def council_agreement(located: pd.DataFrame) -> tuple[float, int]:
     return (float((recorded[both] == ours[both]).mean()) if compared else 0.0), compared
 
 
-def load_los_angeles(
-    db: Database, settings: Settings, *, data_dir: Path, out_dir: Path
+def load_city(
+    db: Database, settings: Settings, city: str, *, data_dir: Path, out_dir: Path
 ) -> DemoResult:
-    """Import city, service regions and Neighborhood Councils (once), then locate the 311 file."""
-    for level, *_ in LA_LAYERS:
-        if level not in settings.levels.names:
-            raise ConfigError(
-                "setting_invalid",
-                setting="GRIDMAP_LEVELS",
-                value=",".join(settings.levels.names),
-                reason="the Los Angeles demo needs the levels city, region, council "
-                "(see data/los_angeles/gridmap.env)",
-            )
-    folder = data_dir / "los_angeles"
+    """Import a sample city's boundaries (once), generate its cells if it has a road network,
+    and locate its real points."""
+    sample = CITIES.get(city)
+    if sample is None:
+        raise ConfigError(
+            "setting_invalid",
+            setting="city",
+            value=city,
+            reason=f"sample cities: {', '.join(CITIES)}",
+        )
+    missing = [layer.level for layer in sample.layers if layer.level not in settings.levels.names]
+    if missing:
+        raise ConfigError(
+            "setting_invalid",
+            setting="GRIDMAP_LEVELS",
+            value=",".join(settings.levels.names),
+            reason=f"the {city} sample needs the levels {', '.join(missing)} "
+            f"(see data/{sample.folder}/gridmap.env)",
+        )
+    folder = data_dir / sample.folder
     already = any(
-        g["active"] and g["description"].startswith(LA_DEMO)
+        g["active"] and g["description"].startswith(sample.marker)
         for g in boundary_service.generations(db)
     )
-    result_generations: list[int] = []
+    result = DemoResult(city, not already, out_dir / f"{city}_located.csv", Counter())
     if not already:
-        for level, filename, code_field, name_field, allow in LA_LAYERS:
-            report = boundary_service.import_boundaries(
+        for layer in sample.layers:
+            boundary_service.import_boundaries(
                 db,
                 settings,
-                folder / filename,
-                level=level,
-                code_field=code_field,
-                name_field=name_field,
-                allow=allow,
+                folder / layer.file,
+                level=layer.level,
+                code_field=layer.code_field,
+                name_field=layer.name_field,
+                parent_field=layer.parent_field,
+                allow=layer.allow,
                 commit=True,
                 activate=True,
-                description=f"{LA_DEMO}: {level}",
+                description=f"{sample.marker}: {layer.level}",
             )
-            assert report.generation is not None
-            result_generations.append(report.generation)
-    out = out_dir / "la311_2020_located.csv"
-    counts = locate_service.locate_csv(
-        db,
-        settings,
-        folder / "la311_2020_sample_10k.csv",
-        lon_col="longitude",
-        lat_col="latitude",
-        out=out,
+        if sample.cells_from_roads:
+            grid = grid_service.generate_cells(
+                db,
+                settings,
+                parent_level=sample.layers[-1].level,
+                spec=GridSpec("roads"),
+                network=folder / sample.cells_from_roads,
+                commit=True,
+                activate=True,
+            )
+            boundary_service.describe_generation(
+                db, grid.report.generation, f"{sample.marker}: cells"
+            )
+            result.lines.append(
+                f"generated {grid.areas['cells']} cells along the roads: median "
+                f"{grid.areas['median']:,.0f} m2, {grid.areas['share_within_50pct_of_target']:.0%}"
+                " within 50% of 10,000 m2"
+            )
+    result.counts = _locate_points(db, settings, folder / sample.points, sample, result.located_csv)
+    located = pd.read_csv(result.located_csv, dtype=str, keep_default_na=False)
+    if "nc" in located.columns and "council_code" in located.columns:
+        result.agreement, result.compared = council_agreement(located)
+    return result
+
+
+def _locate_points(
+    db: Database, settings: Settings, source: Path, sample: SampleCity, out: Path
+) -> Counter[str]:
+    if source.suffix.lower() in (".geojson", ".json"):
+        frame = gpd.read_file(source)
+        points = pd.DataFrame(frame.drop(columns=frame.geometry.name)).astype(str)
+        points[sample.lon_col] = frame.geometry.x.to_numpy()
+        points[sample.lat_col] = frame.geometry.y.to_numpy()
+        table = source.with_suffix(".csv").name
+        out.parent.mkdir(parents=True, exist_ok=True)
+        source = out.parent / table
+        points.to_csv(source, index=False)
+    return locate_service.locate_csv(
+        db, settings, source, lon_col=sample.lon_col, lat_col=sample.lat_col, out=out
     )
-    located = pd.read_csv(out, dtype=str, keep_default_na=False)
-    agreement, compared = council_agreement(located)
-    return DemoResult(not already, out, counts, agreement, compared, result_generations)

@@ -85,8 +85,10 @@ def generate_cells(
                 if u[3] != parent_code
             ]
         )
+    if not parents and parent_code is not None:
+        raise NotFoundError("unit_unknown", code=parent_code)
     if not parents:
-        raise NotFoundError("unit_unknown", code=parent_code or parent_level)
+        raise NotFoundError("level_empty", level=parent_level)
     parent_geoms = shapely.from_wkb(np.array([p[4] for p in parents], dtype=object))
     forward, back = _transformers(parent_geoms)
     lines = np.empty(0, dtype=object)

@@ -549,3 +549,9 @@ def level_units(
         {"gen": generation, "level": level, "code": code},
     ).fetchall()
     return [(c, n, pl, pc, bytes(w)) for c, n, pl, pc, w in rows]
+
+
+def set_generation_description(conn: psycopg.Connection, generation: int, text: str) -> None:
+    conn.execute(
+        "UPDATE boundary_generation SET description = %s WHERE id = %s", (text, generation)
+    )
