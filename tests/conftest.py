@@ -191,6 +191,24 @@ def small_grid(write_layer: Callable[..., Path]) -> dict[str, Path]:
 
 
 @pytest.fixture
+def city_loaded(database: Database, settings: Settings, small_grid: dict[str, Path]) -> Path:
+    """Only the small grid's city, committed and active (for checks against a parent)."""
+    from gridmap.services.boundaries import import_boundaries
+
+    import_boundaries(
+        database,
+        settings,
+        small_grid["city"],
+        level="city",
+        code_field="code",
+        name_field="name",
+        commit=True,
+        activate=True,
+    )
+    return small_grid["city"]
+
+
+@pytest.fixture
 def load_small_grid(
     database: Database, settings: Settings, small_grid: dict[str, Path]
 ) -> dict[str, Path]:

@@ -138,34 +138,14 @@ def test_overlapping_siblings(write_layer, rejected):
 
 
 # 7
-def test_gap_between_children(database, settings, small_grid, write_layer, rejected):
-    import_boundaries(
-        database,
-        settings,
-        small_grid["city"],
-        level="city",
-        code_field="code",
-        name_field="name",
-        commit=True,
-        activate=True,
-    )
+def test_gap_between_children(database, settings, city_loaded, write_layer, rejected):
     rows = _two_districts()
     rows[1]["geometry"] = box(X0 + STEP * 1.2, Y0, X0 + 2 * STEP, Y0 + STEP)  # leaves a strip
     failed = rejected(write_layer("gap", rows), "a gap of", "inside 3201", error=ImportChecksError)
     assert failed.report.checks[0]["area_m2"] == pytest.approx(0.2 * 944.6 * 1108.8, rel=0.01)
 
 
-def test_hairline_gap_within_tolerance_is_ignored(database, settings, small_grid, write_layer):
-    import_boundaries(
-        database,
-        settings,
-        small_grid["city"],
-        level="city",
-        code_field="code",
-        name_field="name",
-        commit=True,
-        activate=True,
-    )
+def test_hairline_gap_within_tolerance_is_ignored(database, settings, city_loaded, write_layer):
     rows = _two_districts()
     rows[1]["geometry"] = box(X0 + STEP + 2e-6, Y0, X0 + 2 * STEP, Y0 + STEP)  # 0.2 m strip
     report = import_boundaries(database, settings, write_layer("hair", rows), **DISTRICT)
@@ -173,17 +153,7 @@ def test_hairline_gap_within_tolerance_is_ignored(database, settings, small_grid
 
 
 # 8
-def test_child_outside_its_parent(database, settings, small_grid, write_layer, rejected):
-    import_boundaries(
-        database,
-        settings,
-        small_grid["city"],
-        level="city",
-        code_field="code",
-        name_field="name",
-        commit=True,
-        activate=True,
-    )
+def test_child_outside_its_parent(database, settings, city_loaded, write_layer, rejected):
     rows = _two_districts()
     rows[1]["geometry"] = box(X0 + STEP, Y0, X0 + 2.3 * STEP, Y0 + STEP)
     rejected(

@@ -126,17 +126,7 @@ def test_report_has_the_diff(database, settings, small_grid, write_layer):
         generation_report(database, 999)
 
 
-def test_rollback_without_history_is_clear(database, settings, small_grid):
-    import_boundaries(
-        database,
-        settings,
-        small_grid["city"],
-        level="city",
-        code_field="code",
-        name_field="name",
-        commit=True,
-        activate=True,
-    )
+def test_rollback_without_history_is_clear(database, settings, city_loaded):
     with pytest.raises(NotFoundError, match="nothing to roll back"):
         rollback(database, settings)
 
