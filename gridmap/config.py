@@ -32,6 +32,23 @@ def _lang(value: str) -> str:
     return value
 
 
+# --- coverage (issue 4) ---------------------------------------------------------------------
+
+
+def _positive_float(value: str) -> float:
+    number = float(value)
+    if not number > 0 or number == float("inf"):  # also rejects NaN
+        raise ValueError("must be a number > 0")
+    return number
+
+
+def _share(value: str) -> float:
+    number = float(value)
+    if not 0 < number <= 1:
+        raise ValueError("must be a share between 0 (excluded) and 1, e.g. 0.85")
+    return number
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every setting gridmap reads; the README's table is generated from ``describe()``.
@@ -148,6 +165,67 @@ class Settings:
     log_level: str = field(
         default="INFO",
         metadata={"env": "GRIDMAP_LOG_LEVEL", "doc": "logging level (DEBUG, INFO, WARNING ...)"},
+    )
+
+    # --- coverage (issue 4) -----------------------------------------------------------------
+    walk_speed_kmh: float = field(
+        default=4.5,
+        metadata={
+            "env": "GRIDMAP_WALK_SPEED_KMH",
+            "parse": _positive_float,
+            "doc": "walking speed for service circles (4.5 km/h: 15 minutes = 1,125 m)",
+        },
+    )
+    bike_speed_kmh: float = field(
+        default=15.0,
+        metadata={
+            "env": "GRIDMAP_BIKE_SPEED_KMH",
+            "parse": _positive_float,
+            "doc": "cycling speed for networks imported with `--profile bike`",
+        },
+    )
+    coverage_street_width_m: float = field(
+        default=40.0,
+        metadata={
+            "env": "GRIDMAP_COVERAGE_STREET_WIDTH_M",
+            "parse": _positive_float,
+            "doc": "half-width in metres of the street-side strip drawn around reachable "
+            "streets; land farther from any street counts as not reached",
+        },
+    )
+    coverage_max_access_m: float = field(
+        default=150.0,
+        metadata={
+            "env": "GRIDMAP_COVERAGE_MAX_ACCESS_M",
+            "parse": _positive_float,
+            "doc": "farthest a facility or building may be from a usable way; a facility "
+            "farther away is reported, not snapped",
+        },
+    )
+    coverage_grid_m: float = field(
+        default=10.0,
+        metadata={
+            "env": "GRIDMAP_COVERAGE_GRID_M",
+            "parse": _positive_float,
+            "doc": "spacing in metres of the sample points that measure covered area",
+        },
+    )
+    coverage_target_share: float = field(
+        default=0.85,
+        metadata={
+            "env": "GRIDMAP_COVERAGE_TARGET_SHARE",
+            "parse": _share,
+            "doc": "share of residents that should be within the target time (national target "
+            "85 %)",
+        },
+    )
+    coverage_target_minutes: int = field(
+        default=15,
+        metadata={
+            "env": "GRIDMAP_COVERAGE_TARGET_MINUTES",
+            "parse": _positive_int,
+            "doc": "travel time of the coverage target, in minutes",
+        },
     )
 
     @classmethod

@@ -21,6 +21,8 @@ have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok
 major=$(pg_major)
 if [[ -n "$major" ]]; then
   have_pkg "postgresql-${major}-postgis-3" || missing+=("postgresql-${major}-postgis-3")
+  # pgr_drivingDistance is the anchor of benchmarks/coverage.py
+  have_pkg "postgresql-${major}-pgrouting" || missing+=("postgresql-${major}-pgrouting")
 fi
 have_pkg fonts-noto-cjk || missing+=(fonts-noto-cjk)       # zh-CN text in pages and screenshots
 if (( want_browser )); then

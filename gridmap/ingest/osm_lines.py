@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -64,7 +64,8 @@ def read_barrier_lines(
         .with_filter(osmium.filter.KeyFilter("highway", "waterway", "railway"))
     )
     try:
-        for way in processor:
+        for entity in processor:
+            way = cast(osmium.osm.Way, entity)  # the EntityFilter passes ways only
             tags = way.tags
             if any(tags.get(key, "no") not in ("no", "") for key in _UNDERGROUND):
                 continue
@@ -92,7 +93,7 @@ def read_barrier_lines(
             )
     except RuntimeError as exc:
         raise InputError("file_unreadable", path=path, reason=str(exc)) from exc
-    wkb = np.array([r.pop("wkb") for r in rows], dtype=object)
-    geometry: Any = shapely.from_wkb(wkb) if rows else []
+    wkb_values = np.array([r.pop("wkb") for r in rows], dtype=object)
+    geometry: Any = shapely.from_wkb(wkb_values) if rows else []
     LOGGER.info("read %d block-boundary lines from %s", len(rows), path)
     return gpd.GeoDataFrame(rows, geometry=geometry, crs="EPSG:4326")

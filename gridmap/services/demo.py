@@ -14,6 +14,7 @@ from gridmap.config import Settings
 from gridmap.errors import ConfigError
 from gridmap.geo.grids import GridSpec
 from gridmap.services import boundaries as boundary_service
+from gridmap.services import coverage as coverage_service
 from gridmap.services import grids as grid_service
 from gridmap.services import locate as locate_service
 from gridmap.store.db import Database
@@ -44,6 +45,7 @@ class SampleCity:
     lon_col: str = "longitude"
     lat_col: str = "latitude"
     cells_from_roads: str | None = None  # OSM file: generate cells in the lowest layer's units
+    coverage_run: bool = False  # run the 5/10/15-minute walking coverage of its facilities
 
     @property
     def marker(self) -> str:
@@ -101,6 +103,7 @@ CITIES = {
         ),
         points="nanjing_xinjiekou_osm_service_facilities.geojson",
         cells_from_roads="nanjing_xinjiekou_overpass_2021-06-12.osm",
+        coverage_run=True,
     ),
 }
 
@@ -199,6 +202,14 @@ def load_city(
                 " within 50% of 10,000 m2"
             )
     result.counts = _locate_points(db, settings, folder / sample.points, sample, result.located_csv)
+    if sample.coverage_run:
+        run = coverage_service.run_demo_nanjing(db, settings, data_dir)
+        summary = run.summary
+        result.lines.append(
+            f"walking coverage run {run.run_id}: {summary['building_share']:.0%} of buildings "
+            f"within {summary['target_minutes']} minutes of its {summary['facilities_snapped']} "
+            f"service facilities (gridmap coverage show {run.run_id})"
+        )
     located = pd.read_csv(result.located_csv, dtype=str, keep_default_na=False)
     if "nc" in located.columns and "council_code" in located.columns:
         result.agreement, result.compared = council_agreement(located)

@@ -90,6 +90,7 @@ def test_nanjing_sample_city_loads_with_generated_levels_and_cells(db_url, tmp_p
     with Database(db_url, max_size=2) as database:
         result = load_city(database, settings, "nanjing", data_dir=REPO / "data", out_dir=tmp_path)
         assert result.loaded and any("cells along the roads" in line for line in result.lines)
+        assert any(line.startswith("walking coverage run") for line in result.lines)
         # 39 real service facilities of the extract, each placed in a cell with the whole chain
         assert result.counts == {"located": 39}
         located = pd.read_csv(result.located_csv, dtype=str, keep_default_na=False)
