@@ -49,6 +49,8 @@ from gridmap.analysis.siting import coverage_matrix, maximal_covering
 from gridmap.config import Settings
 from gridmap.domain.levels import Hierarchy
 from gridmap.services import coverage as cov
+from gridmap.services import facilities as facility_service
+from gridmap.services import networks as network_service
 from gridmap.services.boundaries import import_boundaries
 from gridmap.store import coverage as coverage_store
 from gridmap.store.db import Database
@@ -151,8 +153,12 @@ def main() -> int:
             commit=True,
             activate=True,
         )
-        cov.import_network(db, settings, DATA / "midtown_manhattan.osm.pbf", name="midtown")
-        cov.import_facilities(db, DATA / "midtown_osm_service_facilities.geojson", name="m")
+        network_service.import_network(
+            db, settings, DATA / "midtown_manhattan.osm.pbf", name="midtown"
+        )
+        facility_service.import_facilities(
+            db, DATA / "midtown_osm_service_facilities.geojson", name="m"
+        )
         population = cov._population_table(
             DATA / "cd_demographics_acs2023.csv", code_col="unit_id", population_col="population"
         )
@@ -252,7 +258,7 @@ def main() -> int:
         _, mem_s = timed(iso.nearest_source_distances, net, sources, limit_m=budget15)
 
         def load_and_run():
-            _, network = cov.load_network(db, "midtown")
+            _, network = network_service.load_network(db, "midtown")
             return iso.nearest_source_distances(network, sources, limit_m=budget15)
 
         _, load_run_s = timed(load_and_run)

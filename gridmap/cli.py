@@ -20,8 +20,10 @@ from gridmap.ingest.osm_lines import ROAD_CLASSES
 from gridmap.services import boundaries as boundary_service
 from gridmap.services import coverage as coverage_service
 from gridmap.services import demo as demo_service
+from gridmap.services import facilities as facility_service
 from gridmap.services import grids as grid_service
 from gridmap.services import locate as locate_service
+from gridmap.services import networks as network_service
 from gridmap.services import workers as worker_service
 from gridmap.store import migrations
 from gridmap.store.db import Database
@@ -520,7 +522,7 @@ def coverage_network() -> None:
 def coverage_network_import(context: Context, file: Path, name: str, profile: str) -> None:
     """Import the usable ways and buildings of FILE (OSM XML .osm or .osm.pbf)."""
     with context.database() as database:
-        report = coverage_service.import_network(
+        report = network_service.import_network(
             database, context.settings, file, name=name, profile=profile
         )
     click.echo(
@@ -537,7 +539,7 @@ def coverage_network_import(context: Context, file: Path, name: str, profile: st
 def coverage_network_list(context: Context) -> None:
     """List imported networks."""
     with context.database() as database:
-        for n in coverage_service.list_networks(database):
+        for n in network_service.list_networks(database):
             click.echo(
                 f"{n['id']:>4}  {n['name']:<24} {n['profile']:<5} {n['nodes']:>8} nodes "
                 f"{n['edges']:>8} edges {n['buildings']:>7} buildings  {n['source']}"
@@ -560,7 +562,7 @@ def coverage_facilities() -> None:
 def coverage_facilities_import(context: Context, file: Path, **options: Any) -> None:
     """Import FILE (GeoJSON/GeoPackage/Shapefile points, CSV, or OSM tags) as a set."""
     with context.database() as database:
-        report = coverage_service.import_facilities(database, file, **options)
+        report = facility_service.import_facilities(database, file, **options)
     types = ", ".join(f"{k or '-'}={v}" for k, v in report.types.items())
     click.echo(f"facility set {report.name}: {report.facilities} facilities ({types})")
     click.echo(f"facility set id {report.set_id}")
@@ -571,7 +573,7 @@ def coverage_facilities_import(context: Context, file: Path, **options: Any) -> 
 def coverage_facilities_list(context: Context) -> None:
     """List facility sets."""
     with context.database() as database:
-        for s in coverage_service.list_facility_sets(database):
+        for s in facility_service.list_facility_sets(database):
             click.echo(f"{s['id']:>4}  {s['name']:<24} {s['facilities']:>6}  {s['source']}")
 
 

@@ -66,3 +66,8 @@ def to_valid_multipolygons(geoms: np.ndarray) -> RepairResult:
     # indices: one MultiPolygon per input row (without them shapely merges the whole array)
     out[single] = shapely.multipolygons(out[single], indices=np.arange(int(single.sum())))
     return RepairResult(out, repaired, had_z, problem)
+
+
+def ewkb_hex(geoms: np.ndarray) -> np.ndarray:
+    """Hex EWKB with SRID 4326: what COPY hands to a geometry(..., 4326) column."""
+    return np.asarray(shapely.to_wkb(shapely.set_srid(geoms, 4326), hex=True, include_srid=True))

@@ -1,5 +1,5 @@
-"""Use cases for 15-minute service circles: import networks and facilities, run coverage,
-what-if changes, site suggestions, exports.
+"""Use cases for 15-minute service circles: run coverage over a stored network and facility
+set, what-if changes, site suggestions, exports (networks and facilities: their own modules).
 
 One core for every front end: the CLI runs a coverage job in the foreground with a progress
 callback; the web will start the same ``run_coverage`` as a background job and poll the
@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,20 +19,23 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyproj
 import shapely
 
 from gridmap.analysis import isochrones as iso
-from gridmap.analysis.coverage import CoverageModel, build_model, floor_area_m2, study_extent
+from gridmap.analysis.coverage import (
+    UNIT_COLUMNS,
+    CoverageModel,
+    build_model,
+    study_extent,
+)
 from gridmap.analysis.locate import UnitIndex
 from gridmap.analysis.siting import coverage_matrix, maximal_covering
 from gridmap.config import Settings
 from gridmap.errors import GridmapError, InputError
-from gridmap.geo.crs import lonlat_to_metric
-from gridmap.ingest.boundaries import read_boundary_file
-from gridmap.ingest.osm import read_osm_network, read_osm_points
-from gridmap.ingest.tables import read_point_table
+from gridmap.geo.geometry import ewkb_hex
+from gridmap.services.facilities import import_facilities, read_facilities
 from gridmap.services.locate import load_unit_index
+from gridmap.services.networks import import_network, load_network
 from gridmap.store import coverage as coverage_store
 from gridmap.store import networks as network_store
 from gridmap.store import units as unit_store
@@ -44,11 +47,6 @@ Progress = Callable[[float, str], None]
 
 NANJING_DEMO_NETWORK = "nanjing_xinjiekou_walk"
 NANJING_DEMO_FACILITIES = "nanjing_xinjiekou_services"
-
-
-def _ewkb_hex(geoms: np.ndarray) -> np.ndarray:
-    """Hex EWKB with SRID 4326: what COPY hands to a geometry(…, 4326) column."""
-    return np.asarray(shapely.to_wkb(shapely.set_srid(geoms, 4326), hex=True, include_srid=True))
 
 
 def _multi(geom: shapely.Geometry) -> shapely.Geometry:
@@ -66,268 +64,6 @@ def parse_minutes(text: str) -> list[int]:
     if not values or values[0] <= 0:
         raise InputError("minutes_invalid", value=text)
     return values
-
-
-# --- networks --------------------------------------------------------------------------------
-
-
-@dataclass
-class NetworkReport:
-    network_id: int
-    name: str
-    profile: str
-    source: str
-    nodes: int
-    edges: int
-    largest_component_nodes: int
-    buildings: int
-    ways_kept: int
-    ways_dropped: int
-    total_length_km: float
-    metric_crs: str
-
-
-def import_network(
-    db: Database, settings: Settings, path: Path, *, name: str, profile: str = "walk"
-) -> NetworkReport:
-    """Read an OSM extract, keep what ``profile`` may use, store nodes, edges and buildings."""
-    osm = read_osm_network(path, profile=profile)
-    network, mapping = iso.build_network(
-        osm.node_osm_id, osm.node_lon, osm.node_lat, osm.edge_u, osm.edge_v
-    )
-    # the first input segment behind each kept edge gives its way id and highway value
-    kept_ids, first = np.unique(mapping[mapping >= 0], return_index=True)
-    origin = np.flatnonzero(mapping >= 0)[first]
-    assert len(kept_ids) == len(network.edge_u)
-    node_wkb = _ewkb_hex(np.asarray(shapely.points(network.node_lon, network.node_lat)))
-    coords = np.stack(
-        [
-            np.column_stack([network.node_lon[network.edge_u], network.node_lat[network.edge_u]]),
-            np.column_stack([network.node_lon[network.edge_v], network.node_lat[network.edge_v]]),
-        ],
-        axis=1,
-    )
-    edge_wkb = _ewkb_hex(np.asarray(shapely.linestrings(coords)))
-    b = osm.buildings
-    b_geoms = b.geometry.to_numpy()
-    footprint = shapely.area(network.to_metric_geoms(b_geoms)) if len(b) else np.zeros(0)
-    floor = floor_area_m2(footprint, b["levels"].to_numpy(), b["height_m"].to_numpy())
-    epsg = network.crs.to_epsg() or 0
-
-    def opt(value: float) -> float | None:
-        return None if not math.isfinite(value) else float(value)
-
-    report = NetworkReport(
-        network_id=0,
-        name=name,
-        profile=profile,
-        source=str(path),
-        nodes=network.node_count,
-        edges=len(network.edge_u),
-        largest_component_nodes=int(network.node_in_largest.sum()),
-        buildings=len(b),
-        ways_kept=osm.ways_kept,
-        ways_dropped=osm.ways_dropped,
-        total_length_km=round(float(network.edge_length_m.sum()) / 1000, 3),
-        metric_crs=f"EPSG:{epsg}",
-    )
-    with db.transaction() as conn:
-        network_id = network_store.create_network(
-            conn,
-            name=name,
-            profile=profile,
-            source=str(path),
-            metric_epsg=epsg,
-            report=report.__dict__,
-        )
-        network_store.copy_nodes(
-            conn,
-            network_id,
-            zip(
-                range(network.node_count),
-                network.node_osm_id.tolist(),
-                network.node_in_largest.tolist(),
-                node_wkb,
-                strict=True,
-            ),
-        )
-        network_store.copy_edges(
-            conn,
-            network_id,
-            zip(
-                range(len(network.edge_u)),
-                network.edge_u.tolist(),
-                network.edge_v.tolist(),
-                osm.edge_way_id[origin].tolist(),
-                osm.edge_highway[origin].tolist(),
-                network.edge_length_m.tolist(),
-                edge_wkb,
-                strict=True,
-            ),
-        )
-        network_store.copy_buildings(
-            conn,
-            network_id,
-            (
-                (t, int(i), opt(lv), opt(h), float(fp), float(fa), g)
-                for t, i, lv, h, fp, fa, g in zip(
-                    b["osm_type"],
-                    b["osm_id"],
-                    b["levels"],
-                    b["height_m"],
-                    footprint,
-                    floor,
-                    _ewkb_hex(shapely.force_2d(b_geoms)) if len(b) else [],
-                    strict=True,
-                )
-            ),
-        )
-    report.network_id = network_id
-    LOGGER.info("network %s imported: %s", name, report)
-    return report
-
-
-def list_networks(db: Database) -> list[dict[str, Any]]:
-    with db.connection() as conn:
-        return network_store.list_networks(conn)
-
-
-def load_network(db: Database, name: str) -> tuple[network_store.StoredNetwork, iso.Network]:
-    """The stored network and its routable in-memory form (lengths as stored)."""
-    with db.connection() as conn:
-        stored = network_store.load_network(conn, name)
-    crs = pyproj.CRS.from_epsg(stored.metric_epsg)
-    x, y = lonlat_to_metric(stored.node_lon, stored.node_lat, crs)
-    network = iso.Network(
-        crs=crs,
-        node_osm_id=stored.node_osm_id,
-        node_lon=stored.node_lon,
-        node_lat=stored.node_lat,
-        node_x=x,
-        node_y=y,
-        edge_u=stored.edge_u,
-        edge_v=stored.edge_v,
-        edge_length_m=stored.edge_length_m,
-        node_in_largest=stored.node_in_largest,
-    )
-    return stored, network
-
-
-# --- facilities ------------------------------------------------------------------------------
-
-
-@dataclass
-class FacilityReport:
-    set_id: int
-    name: str
-    source: str
-    facilities: int
-    types: dict[str, int]
-
-
-def read_facilities(
-    path: Path,
-    *,
-    type_field: str | None = None,
-    name_field: str = "name",
-    lon_col: str = "lon",
-    lat_col: str = "lat",
-) -> gpd.GeoDataFrame:
-    """Facilities as points (``ref``, ``name``, ``type``) in EPSG:4326 from GeoJSON/GPKG/SHP,
-    CSV (``lon_col``/``lat_col``) or OSM tags (``type_field`` is the tag key, default amenity)."""
-    suffix = path.name.lower()
-    if suffix.endswith((".osm", ".pbf", ".osm.bz2")):
-        points = read_osm_points(path, key=type_field or "amenity")
-        points["ref"] = points["osm_id"].astype(str)
-        return points[["ref", "name", "type", "geometry"]]
-    if suffix.endswith(".csv"):
-        frame, lon, lat = read_point_table(path, lon_col=lon_col, lat_col=lat_col)
-        bad = np.flatnonzero(~(np.isfinite(lon) & np.isfinite(lat)))
-        if len(bad):
-            raise InputError(
-                "facility_not_point",
-                path=path,
-                feature=int(bad[0]),
-                name=frame.iloc[bad[0]].get(name_field, ""),
-                geom_type="row without coordinates",
-            )
-        geometry = np.asarray(shapely.points(lon, lat))
-    else:
-        frame = read_boundary_file(path).frame
-        geometry = frame.geometry.to_numpy()
-        kinds = shapely.get_type_id(geometry)
-        # a one-point MultiPoint is a point; anything else is an error naming the feature
-        single = (kinds == 4) & (shapely.get_num_geometries(geometry) == 1)
-        geometry = np.where(single, shapely.get_geometry(geometry, 0), geometry)
-        bad = np.flatnonzero(shapely.get_type_id(geometry) != 0)
-        if len(bad):
-            i = int(bad[0])
-            raise InputError(
-                "facility_not_point",
-                path=path,
-                feature=i,
-                name=str(frame.iloc[i].get(name_field, "")),
-                geom_type=shapely.get_type_id(geometry[i]),
-            )
-    columns = {str(c).casefold(): c for c in frame.columns}
-
-    def text(field_name: str | None, default: str = "") -> np.ndarray:
-        if field_name is None:
-            return np.full(len(frame), default, dtype=object)
-        column = columns.get(field_name.casefold())
-        if column is None:
-            fields = ", ".join(str(c) for c in frame.columns if c != "geometry")
-            raise InputError(
-                "field_missing", path=path, field=field_name, option="--type-field", fields=fields
-            )
-        return frame[column].astype("string").fillna("").to_numpy(dtype=object)
-
-    if type_field is None and "amenity" in columns:
-        type_field = "amenity"
-    ref_field = next((columns[c] for c in ("osm_id", "id", "ref") if c in columns), None)
-    return gpd.GeoDataFrame(
-        {
-            "ref": text(str(ref_field)) if ref_field is not None else np.arange(len(frame)),
-            "name": text(name_field) if name_field.casefold() in columns else "",
-            "type": text(type_field),
-        },
-        geometry=list(geometry),
-        crs="EPSG:4326",
-    )
-
-
-def import_facilities(
-    db: Database,
-    path: Path,
-    *,
-    name: str,
-    type_field: str | None = None,
-    name_field: str = "name",
-    lon_col: str = "lon",
-    lat_col: str = "lat",
-) -> FacilityReport:
-    """Store a named facility set (snapping happens per run, against the run's network)."""
-    points = read_facilities(
-        path, type_field=type_field, name_field=name_field, lon_col=lon_col, lat_col=lat_col
-    )
-    if len(points) == 0:
-        raise InputError("layer_empty", path=path)
-    wkb = _ewkb_hex(points.geometry.to_numpy())
-    rows: Iterator[tuple[Any, ...]] = (
-        (i, str(ref), str(n), str(t), g, {})
-        for i, (ref, n, t, g) in enumerate(
-            zip(points["ref"], points["name"], points["type"], wkb, strict=True)
-        )
-    )
-    with db.transaction() as conn:
-        set_id = coverage_store.create_facility_set(conn, name=name, source=str(path), rows=rows)
-    types = {str(k): int(v) for k, v in points["type"].value_counts().items()}
-    return FacilityReport(set_id, name, str(path), len(points), types)
-
-
-def list_facility_sets(db: Database) -> list[dict[str, Any]]:
-    with db.connection() as conn:
-        return coverage_store.list_facility_sets(conn)
 
 
 # --- the coverage session: everything loaded, evaluations in milliseconds ---------------------
@@ -648,7 +384,7 @@ def run_coverage(
                     fac.ids,
                     fac.names,
                     fac.types,
-                    _ewkb_hex(np.asarray(shapely.points(fac.lon, fac.lat))),
+                    ewkb_hex(np.asarray(shapely.points(fac.lon, fac.lat))),
                     fac.snap.ok.tolist(),
                     [float(a) if math.isfinite(a) else None for a in fac.snap.access_m],
                     strict=True,
@@ -658,7 +394,7 @@ def run_coverage(
                 conn,
                 run_id,
                 (
-                    (m, k, float(shapely.area(g)), _ewkb_hex(np.array([_multi(ll)], object))[0])
+                    (m, k, float(shapely.area(g)), ewkb_hex(np.array([_multi(ll)], object))[0])
                     for (m, k, g), ll in zip(metric_bands, lonlat, strict=True)
                 ),
             )
@@ -953,20 +689,7 @@ def export_run(db: Database, run_id: int, out: Path, *, layer: str | None = None
         crs="EPSG:4326",
     )
     if units.empty:
-        units = pd.DataFrame(
-            columns=[
-                "level",
-                "code",
-                "name",
-                "minutes",
-                "area_m2",
-                "covered_area_m2",
-                "buildings",
-                "covered_buildings",
-                "population",
-                "covered_population",
-            ]
-        )
+        units = pd.DataFrame(columns=UNIT_COLUMNS)
     node_points = gpd.GeoDataFrame(
         nodes, geometry=shapely.points(nodes["lon"], nodes["lat"]), crs="EPSG:4326"
     )

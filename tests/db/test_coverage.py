@@ -18,6 +18,8 @@ from gridmap.config import Settings
 from gridmap.domain.levels import Hierarchy
 from gridmap.errors import InputError, NotFoundError
 from gridmap.services import coverage as cov
+from gridmap.services import facilities as facility_service
+from gridmap.services import networks as network_service
 from gridmap.services.boundaries import import_boundaries
 from gridmap.store.db import Database
 from tests.conftest import REPO
@@ -100,13 +102,13 @@ def test_errors_are_bilingual_and_name_the_thing(env, database, settings, tmp_pa
         env=env,
     )
     assert result.exit_code == 1 and "5,x" in result.output
-    cov.import_network(database, settings, NANJING_OSM, name="xjk")
+    network_service.import_network(database, settings, NANJING_OSM, name="xjk")
     with pytest.raises(InputError, match="already exists"):
-        cov.import_network(database, settings, NANJING_OSM, name="xjk")
+        network_service.import_network(database, settings, NANJING_OSM, name="xjk")
     # a facility in the countryside, 8 km away: reported, not snapped; nothing else -> fails
     far = tmp_path / "far.csv"
     far.write_text("name,lon,lat\n远郊驿站,118.70,32.00\n")
-    cov.import_facilities(database, far, name="far")
+    facility_service.import_facilities(database, far, name="far")
     with pytest.raises(InputError, match="no facility lies within 150 m") as info:
         cov.run_coverage(database, settings, network="xjk", facilities="far", minutes=[15])
     with database.connection() as conn:
@@ -116,7 +118,7 @@ def test_errors_are_bilingual_and_name_the_thing(env, database, settings, tmp_pa
     assert state == "failed" and "150 m" in error and "路网" in str(info.value)
     both = tmp_path / "both.csv"
     both.write_text("name,lon,lat\n远郊驿站,118.70,32.00\n新街口,118.7785,32.0451\n")
-    cov.import_facilities(database, both, name="both")
+    facility_service.import_facilities(database, both, name="both")
     result = cov.run_coverage(database, settings, network="xjk", facilities="both", minutes=[15])
     warning = next(w for w in result.warnings if w["key"] == "facility_too_far")
     assert warning["params"]["name"] == "远郊驿站" and result.summary["facilities_snapped"] == 1
@@ -126,15 +128,15 @@ def test_errors_are_bilingual_and_name_the_thing(env, database, settings, tmp_pa
         '"geometry":{"type":"LineString","coordinates":[[118.77,32.04],[118.78,32.04]]}}]}'
     )
     with pytest.raises(InputError, match="feature 0 \\(A\\) is a"):
-        cov.import_facilities(database, line, name="line")
+        facility_service.import_facilities(database, line, name="line")
     with pytest.raises(NotFoundError, match="no coverage run 999"):
         cov.get_run(database, 999)
 
 
 def test_stored_graph_matches_networkx_dijkstra(database, settings):
     """Per-node times of a stored run equal NetworkX Dijkstra on the graph as stored."""
-    cov.import_network(database, settings, NANJING_OSM, name="xjk")
-    cov.import_facilities(database, NANJING_FACILITIES, name="services")
+    network_service.import_network(database, settings, NANJING_OSM, name="xjk")
+    facility_service.import_facilities(database, NANJING_FACILITIES, name="services")
     result = cov.run_coverage(
         database, settings, network="xjk", facilities="services", minutes=[15]
     )
@@ -157,7 +159,7 @@ def test_stored_graph_matches_networkx_dijkstra(database, settings):
     graph = nx.Graph()
     graph.add_weighted_edges_from(edges)
     # the same facilities, attached as virtual nodes from their snap on the stored network
-    _, network = cov.load_network(database, "xjk")
+    _, network = network_service.load_network(database, "xjk")
     x, y = network.to_metric(
         np.array([f[0] for f in facilities]), np.array([f[1] for f in facilities])
     )
@@ -196,8 +198,12 @@ def nyc(db_url) -> tuple[Database, Settings]:
             commit=True,
             activate=True,
         )
-        cov.import_network(db, settings, NYC / "midtown_manhattan.osm.pbf", name="midtown")
-        cov.import_facilities(db, NYC / "midtown_osm_service_facilities.geojson", name="midtown")
+        network_service.import_network(
+            db, settings, NYC / "midtown_manhattan.osm.pbf", name="midtown"
+        )
+        facility_service.import_facilities(
+            db, NYC / "midtown_osm_service_facilities.geojson", name="midtown"
+        )
         yield db, settings
 
 
