@@ -21,7 +21,6 @@ from gridmap.store import migrations
 from gridmap.store.db import Database
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
 
 
 def migrate_template(

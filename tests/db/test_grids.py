@@ -19,7 +19,7 @@ from gridmap.geo.grids import GridSpec
 from gridmap.services.boundaries import import_boundaries
 from gridmap.services.grids import generate_cells
 from gridmap.services.locate import locate_point
-from tests.conftest import CHINA_LEVELS, REPO, SHARED_DATA
+from tests.conftest import CHINA_LEVELS, REPO
 
 pytestmark = pytest.mark.db
 
@@ -184,9 +184,7 @@ def test_generation_errors(database, gb_settings, communities):
 
 
 def test_real_nanjing_network_cli(env, communities, gb_settings):
-    network = SHARED_DATA / "china/osm/nanjing_xinjiekou_overpass_2021-06-12.osm"
-    if not network.exists():  # the bundled copy, once data/nanjing ships it
-        network = REPO / "data/nanjing/nanjing_xinjiekou_overpass_2021-06-12.osm"
+    network = REPO / "data/nanjing/nanjing_xinjiekou_overpass_2021-06-12.osm"
     runner = CliRunner()
     result = runner.invoke(
         main,

