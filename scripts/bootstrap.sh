@@ -25,6 +25,7 @@ if [[ -n "$major" ]]; then
   have_pkg "postgresql-${major}-pgrouting" || missing+=("postgresql-${major}-pgrouting")
 fi
 have_pkg fonts-noto-cjk || missing+=(fonts-noto-cjk)       # zh-CN text in pages and screenshots
+have_pkg gdal-bin || missing+=(gdal-bin)                   # ogr2ogr: benchmarks/boundaries.py anchor
 if (( want_browser )); then
   have_pkg chromium || missing+=(chromium)                  # browser tests drive Debian's Chromium
 fi

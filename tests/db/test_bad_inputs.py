@@ -300,3 +300,11 @@ def test_unreadable_and_missing_files(tmp_path, rejected):
     shutil.copy(garbage, tmp_path / "garbage.dbf")
     rejected(garbage, "cannot read it as a boundary file")
     rejected(tmp_path / "nothing.geojson", "file not found")
+
+
+def test_a_unit_inside_another_or_duplicated_is_an_overlap(write_layer, rejected):
+    rows = _two_districts()
+    rows[1]["geometry"] = square(0.25, 0.25, 0.5, 0.5)  # wholly inside 320101
+    rejected(write_layer("inside", rows), "320101 and 320102 overlap by", error=ImportChecksError)
+    rows[1]["geometry"] = rows[0]["geometry"]  # the same polygon twice
+    rejected(write_layer("twice", rows), "320101 and 320102 overlap by", error=ImportChecksError)

@@ -1,0 +1,868 @@
+"""Benchmark gridmap's boundary import and generation switch against their anchors, in one run.
+
+What it measures
+----------------
+A. Import of a cell layer: ``--cells`` (default 10,000) Voronoi cells of about ``--vertices``
+   (default 200) vertices each, nested in 100 square districts, from a GeoPackage through the
+   real ``import_boundaries(..., commit=True)``, end to end and phase by phase (read file,
+   repair, staging, parents, every check, insert), best of ``--repeat`` runs. Anchors:
+   ``ogr2ogr -f PostgreSQL`` loading the same file into PostGIS (no checks at all) and a bare
+   ``pyogrio.read_dataframe`` of it. Goal: the whole import, all checks included, <= 10 s.
+B. Generation switch with ``--placements`` (default 1,000,000) stored placements:
+   ``activate_generation`` of the imported generation (every placement placed for the first
+   time), then of a second generation whose cells were all re-tessellated (nearly every
+   placement moves), phase by phase. Goal: the re-location of 1,000,000 placements <= 10 s.
+
+Why
+---
+Replacing the cell layer is a routine job (a city redraws its grid); the issue asks that a
+whole city's cells import, with every surveyor's check, in seconds, and that switching to the
+new generation re-locates every stored placement in one transaction, also in seconds.
+
+Set-up (idempotent, fixed seed): the scratch database named in ``--database-url`` is dropped,
+recreated and migrated. A 10 km x 10 km square around Nanjing is cut into 10 x 10 districts
+(each 1 km2); each district into ``--cells``/100 Voronoi cells clipped to it, edges densified
+with ``shapely.segmentize`` and coordinates snapped to 1e-7 degree (as real files store them),
+so neighbours share identical vertices and cells tile their district exactly. Districts and
+cells go to GeoPackages (cells also to a zipped Shapefile, read for information). Placements
+are uniform random points in the square, loaded with ``copy_placements_in``.
+
+Correctness (non-zero exit status on any failure): both imports commit with no check error
+and every cell gets its district; after each activation, a sample of ``--sample`` placements
+has the cell that ``locate_point`` (SQL) gives, every placement strictly inside one cell of
+the layer file (per ``geopandas.sjoin``) holds that cell, the moved count equals the number
+of placements whose cell changed, and each move is recorded in ``placement_history``.
+
+Run: ``.venv/bin/python benchmarks/boundaries.py [--cells 10000] [--vertices 200]
+[--placements 1000000] [--repeat 2] [--sample 1000] [--database-url URL]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import logging
+import math
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import psycopg
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyogrio
+import shapely
+from psycopg import sql
+
+import gridmap.geo.validation as validation
+import gridmap.services.boundaries as boundaries
+from gridmap.analysis.locate import UnitIndex
+from gridmap.config import Settings
+from gridmap.domain.levels import Hierarchy
+from gridmap.errors import GridmapError
+from gridmap.services.boundaries import ImportReport, activate_generation, import_boundaries
+from gridmap.services.locate import locate_point
+from gridmap.store import placements as placement_store
+from gridmap.store import units as unit_store
+from gridmap.store.db import Database
+from gridmap.store.migrations import ensure_database, upgrade
+
+DEFAULT_URL = "postgresql://postgres@localhost:5432/gridmap_boundaries_bench"
+LEVELS = "district:District:区,cell:Cell:网格"
+SEED = 20240611
+CENTRE_LON, CENTRE_LAT = 118.78, 32.04  # Nanjing
+SIDE_M = 10_000.0  # the grid covers SIDE_M x SIDE_M metres
+DISTRICTS_PER_SIDE = 10  # 10 x 10 = 100 districts of 1 km2
+GRID_DEG = 1e-7  # coordinates snapped to 7 decimals (~1 cm), as boundary files store them
+SUBJECT = "bench_point"
+
+IMPORT_GOAL_S = 10.0  # whole cell import, every check included
+SWITCH_GOAL_S = 10.0  # activation re-locating every placement (1,000,000)
+
+
+# --- results (same table as benchmarks/locate.py) -----------------------------------------------
+
+
+@dataclass
+class Row:
+    """One line of the result table; times in seconds, ``anchor``/``goal`` may be absent."""
+
+    name: str
+    value: float | None
+    anchor_name: str = ""
+    anchor: float | None = None
+    goal: str = ""
+    met: bool | None = None
+
+    @property
+    def ratio(self) -> float | None:
+        if self.value is None or not self.anchor:
+            return None
+        return self.value / self.anchor
+
+
+@dataclass
+class Section:
+    title: str
+    rows: list[Row]
+
+
+def format_time(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    if abs(seconds) < 1e-3:
+        return f"{seconds * 1e6:.0f} µs"
+    if abs(seconds) < 1.0:
+        return f"{seconds * 1e3:.1f} ms"
+    return f"{seconds:.2f} s"
+
+
+def print_table(sections: list[Section]) -> None:
+    """Rows per measurement; columns: time, anchor, ratio, goal, met?."""
+    header = ("measurement", "gridmap", "anchor", "anchor value", "ratio", "goal", "met?")
+    lines: list[tuple[str, ...] | str] = []
+    for section in sections:
+        lines.append(section.title)
+        for row in section.rows:
+            ratio = row.ratio
+            met = "" if row.met is None else ("yes" if row.met else "NO")
+            lines.append(
+                (
+                    "  " + row.name,
+                    format_time(row.value),
+                    row.anchor_name,
+                    format_time(row.anchor),
+                    "" if ratio is None else f"{ratio:.2f}x",
+                    row.goal,
+                    met,
+                )
+            )
+    cells = [header, *(line for line in lines if isinstance(line, tuple))]
+    widths = [max(len(c[i]) for c in cells) for i in range(len(header))]
+    right = {1, 3, 4}  # numbers right-aligned
+
+    def render(cols: tuple[str, ...]) -> str:
+        return " | ".join(
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cols, widths, strict=True))
+        ).rstrip()
+
+    rule = "-+-".join("-" * w for w in widths)
+    print(render(header))
+    print(rule)
+    for line in lines:
+        print(line if isinstance(line, str) else render(line))
+
+
+@contextmanager
+def stopwatch(timings: dict[str, float], key: str) -> Iterator[None]:
+    """Add the block's wall time to ``timings[key]``."""
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[key] = timings.get(key, 0.0) + time.perf_counter() - start
+
+
+@contextmanager
+def instrumented(
+    timings: dict[str, float], targets: list[tuple[Any, str, str]]
+) -> Iterator[dict[str, float]]:
+    """Time every call of ``owner.attr`` into ``timings[key]`` for each (owner, attr, key)
+    while the block runs, then put the originals back. Owners are modules or classes: the
+    real import and activation look these names up at call time, so they run the timed
+    wrappers. A generator (``_staged_units``) is drained inside the timer so its work counts.
+    """
+    saved: list[tuple[Any, str, Any]] = []
+
+    def wrap(original: Callable[..., Any], key: str) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            with stopwatch(timings, key):
+                result = original(*args, **kwargs)
+                if isinstance(result, Iterator):
+                    result = iter(list(result))
+                return result
+
+        return timed
+
+    try:
+        for owner, attr, key in targets:
+            original = owner.__dict__[attr] if isinstance(owner, type) else getattr(owner, attr)
+            saved.append((owner, attr, original))
+            setattr(owner, attr, wrap(getattr(owner, attr), key))
+        yield timings
+    finally:
+        for owner, attr, original in reversed(saved):
+            setattr(owner, attr, original)
+
+
+# --- set-up ------------------------------------------------------------------------------------
+
+
+def grid_extent() -> tuple[float, float, float, float]:
+    """(lon0, lat0, lon1, lat1) of a SIDE_M x SIDE_M square centred on CENTRE_LON/LAT."""
+    half_lat = SIDE_M / 2 / 111_320.0
+    half_lon = SIDE_M / 2 / (111_320.0 * math.cos(math.radians(CENTRE_LAT)))
+    return (
+        CENTRE_LON - half_lon,
+        CENTRE_LAT - half_lat,
+        CENTRE_LON + half_lon,
+        CENTRE_LAT + half_lat,
+    )
+
+
+def recreate_database(url: str) -> None:
+    """Drop the scratch database, create it again and migrate it (runs are independent)."""
+    info = psycopg.conninfo.conninfo_to_dict(url)
+    dbname = str(info.get("dbname") or "")
+    if "bench" not in dbname:
+        sys.exit(f"refusing to drop database {dbname!r}: its name must contain 'bench'")
+    maintenance = psycopg.conninfo.make_conninfo(url, dbname="postgres")
+    with psycopg.connect(maintenance, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname))
+        )
+    ensure_database(url)
+    upgrade(url)
+
+
+def snap(geoms: np.ndarray) -> np.ndarray:
+    """Coordinates on the 1e-7 degree grid; shared vertices stay shared (same rounding)."""
+    return shapely.set_precision(geoms, GRID_DEG)
+
+
+def make_districts(extent: tuple[float, float, float, float]) -> gpd.GeoDataFrame:
+    """DISTRICTS_PER_SIDE x DISTRICTS_PER_SIDE squares tiling the extent (about 1 km2 each)."""
+    lon0, lat0, lon1, lat1 = extent
+    xs = np.linspace(lon0, lon1, DISTRICTS_PER_SIDE + 1)
+    ys = np.linspace(lat0, lat1, DISTRICTS_PER_SIDE + 1)
+    boxes, codes, names = [], [], []
+    for row in range(DISTRICTS_PER_SIDE):
+        for col in range(DISTRICTS_PER_SIDE):
+            number = row * DISTRICTS_PER_SIDE + col + 1
+            boxes.append(shapely.box(xs[col], ys[row], xs[col + 1], ys[row + 1]))
+            codes.append(f"D{number:03d}")
+            names.append(f"区{number:03d}")
+    return gpd.GeoDataFrame(
+        {"code": codes, "name": names},
+        geometry=snap(np.array(boxes, dtype=object)),
+        crs="EPSG:4326",
+    )
+
+
+def tessellate(districts: gpd.GeoDataFrame, count: int, rng: np.random.Generator) -> np.ndarray:
+    """Voronoi cells of random seeds inside each district, clipped to it (so they nest)."""
+    per_district = max(1, count // len(districts))
+    pieces = []
+    for district in districts.geometry:
+        lon0, lat0, lon1, lat1 = district.bounds
+        seeds = shapely.multipoints(
+            np.column_stack(
+                [rng.uniform(lon0, lon1, per_district), rng.uniform(lat0, lat1, per_district)]
+            )
+        )
+        tiles = shapely.get_parts(shapely.voronoi_polygons(seeds, extend_to=district))
+        pieces.append(shapely.intersection(tiles, district))
+    return np.concatenate(pieces)
+
+
+def densify(cells: np.ndarray, vertices: int) -> np.ndarray:
+    """One segment length for the whole layer (so a shared edge is cut the same way on both
+    sides), chosen so that cells have about ``vertices`` vertices on average."""
+    step = float(shapely.length(cells).sum()) / (len(cells) * vertices)
+    for _ in range(3):  # segmentize adds the original vertices too: adjust the step
+        dense = shapely.segmentize(cells, step)
+        mean = float(shapely.get_num_coordinates(dense).mean())
+        if abs(mean - vertices) <= 0.02 * vertices:
+            break
+        step *= mean / vertices
+    return snap(dense)
+
+
+def make_cells(
+    districts: gpd.GeoDataFrame, count: int, vertices: int, rng: np.random.Generator
+) -> gpd.GeoDataFrame:
+    cells = densify(tessellate(districts, count, rng), vertices)
+    codes = [f"C{i:05d}" for i in range(1, len(cells) + 1)]
+    names = [f"网格{i:05d}" for i in range(1, len(cells) + 1)]
+    return gpd.GeoDataFrame({"code": codes, "name": names}, geometry=cells, crs="EPSG:4326")
+
+
+def reshape(
+    cells: gpd.GeoDataFrame,
+    districts: gpd.GeoDataFrame,
+    args: argparse.Namespace,
+    rng: np.random.Generator,
+) -> gpd.GeoDataFrame:
+    """The second generation: ``--reshaped`` districts re-tessellated with other seeds (their
+    cells keep their codes, not their shapes); the other districts' cells stay identical."""
+    fresh = make_cells(districts, args.cells, args.vertices, rng)
+    per_district = len(cells) // len(districts)  # tessellate keeps one block per district
+    chosen = rng.choice(len(districts), size=min(args.reshaped, len(districts)), replace=False)
+    rows = (chosen[:, None] * per_district + np.arange(per_district)).ravel()
+    out = cells.copy()
+    out.iloc[rows, out.columns.get_loc("geometry")] = fresh.geometry.iloc[rows].to_numpy()
+    return out
+
+
+def write_shapefile_zip(frame: gpd.GeoDataFrame, path: Path) -> None:
+    """A zipped Shapefile (with .cpg), as agencies hand them out."""
+    folder = path.with_suffix("")
+    folder.mkdir()
+    frame.to_file(folder / "cells.shp", engine="pyogrio", encoding="UTF-8")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for member in sorted(folder.iterdir()):
+            archive.write(member, member.name)
+    shutil.rmtree(folder)
+
+
+def random_points(
+    count: int, extent: tuple[float, float, float, float], rng: np.random.Generator
+) -> pd.DataFrame:
+    lon0, lat0, lon1, lat1 = extent
+    return pd.DataFrame(
+        {
+            "subject": SUBJECT,
+            "subject_id": np.arange(1, count + 1, dtype=np.int64),
+            "lon": rng.uniform(lon0, lon1, count),
+            "lat": rng.uniform(lat0, lat1, count),
+            "generation": None,
+            "unit_level": None,
+            "unit_code": None,
+        }
+    )
+
+
+def copy_csv_in(conn: psycopg.Connection, frame: pd.DataFrame) -> None:
+    """Anchor for ``copy_placements_in``: the frame as CSV text (pyarrow), one COPY stream."""
+    columns = ["subject", "subject_id", "lon", "lat"]
+    buffer = io.BytesIO()
+    table = pa.Table.from_pandas(frame[columns], preserve_index=False)
+    pa_csv.write_csv(table, buffer, pa_csv.WriteOptions(include_header=False))
+    data = buffer.getbuffer()
+    with conn.cursor().copy(
+        f"COPY placement ({', '.join(columns)}) FROM STDIN (FORMAT csv)"
+    ) as copy:
+        for start in range(0, len(data), 1 << 22):
+            copy.write(data[start : start + (1 << 22)])
+
+
+def load_placements(db: Database, frame: pd.DataFrame) -> dict[str, float]:
+    """The anchor COPY in a rolled-back transaction, then the real ``copy_placements_in``."""
+    timings: dict[str, float] = {}
+    with stopwatch(timings, "csv_copy"), db.transaction(commit=False) as conn:
+        copy_csv_in(conn, frame)
+    with stopwatch(timings, "copy_placements_in"), db.transaction() as conn:
+        placement_store.copy_placements_in(conn, frame)
+    return timings
+
+
+def vacuum(url: str, *tables: str) -> None:
+    """VACUUM ANALYZE (needs autocommit): a switch after a bulk load sees settled tables."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        for table in tables:
+            conn.execute(sql.SQL("VACUUM ANALYZE {}").format(sql.Identifier(table)))
+
+
+# --- A. import ---------------------------------------------------------------------------------
+
+# (owner, attribute, key): the functions import_boundaries calls, timed where they are looked up
+IMPORT_PHASES: list[tuple[Any, str, str]] = [
+    (boundaries, "read_boundary_file", "read"),
+    (boundaries, "to_valid_multipolygons", "repair"),
+    (boundaries, "_staged_units", "staged_rows"),
+    (unit_store, "carry_over_units", "carry_over"),
+    (unit_store, "stage_units", "stage_copy"),
+    (boundaries, "_assign_parents", "assign_parents"),
+    (boundaries, "_run_checks", "run_checks"),
+    (unit_store, "staged_parent_codes", "checks_parent_codes"),
+    (unit_store, "level_geometries", "checks_parent_geoms"),
+    (boundaries, "check_layer", "check_layer"),
+    (validation, "_project", "check_project"),
+    (validation, "_overlaps", "check_overlaps"),
+    (validation, "_slivers", "check_slivers"),
+    (validation, "_nesting", "check_nesting"),
+    (validation, "_gaps_in_parents", "check_gaps"),
+    (unit_store, "insert_staged_units", "insert"),
+    (boundaries, "_check_hierarchy_after", "hierarchy_after"),
+    (boundaries, "_diff", "diff"),
+    (unit_store, "save_generation_report", "save_report"),
+]
+# the phases called directly by import_boundaries/import_layer (they do not overlap)
+IMPORT_TOP = (
+    "read",
+    "repair",
+    "staged_rows",
+    "carry_over",
+    "stage_copy",
+    "assign_parents",
+    "run_checks",
+    "insert",
+    "hierarchy_after",
+    "diff",
+    "save_report",
+)
+
+
+def timed_import(
+    db: Database, settings: Settings, path: Path, level: str
+) -> tuple[dict[str, float], ImportReport]:
+    """The real ``import_boundaries(commit=True)`` (no activation), end to end and by phase."""
+    timings: dict[str, float] = {key: 0.0 for _, _, key in IMPORT_PHASES}
+    with instrumented(timings, IMPORT_PHASES), stopwatch(timings, "end_to_end"):
+        report = import_boundaries(
+            db,
+            settings,
+            path,
+            level=level,
+            code_field="code",
+            name_field="name",
+            commit=True,
+        )
+    return timings, report
+
+
+def check_import(report: ImportReport, expected: int, parents: int) -> list[str]:
+    problems = []
+    errors = [c for c in report.checks if c["severity"] == "error"]
+    if not report.committed or report.check_errors or errors:
+        problems.append(f"import of {report.source}: {report.check_errors} check errors")
+    if report.without_parent:
+        problems.append(f"{len(report.without_parent)} cells without a district")
+    if report.level_counts != {"district": parents, "cell": expected}:
+        problems.append(f"level counts {report.level_counts}, expected {expected} cells")
+    return problems
+
+
+def ogr2ogr_anchor(url: str, cells_path: Path) -> float:
+    """``ogr2ogr -f PostgreSQL PG:... cells.gpkg -nln anchor_cells -overwrite`` (wall time)."""
+    info = psycopg.conninfo.conninfo_to_dict(url)
+    conninfo = " ".join(f"{k}={v}" for k, v in info.items() if v is not None)
+    command = [
+        "ogr2ogr",
+        "-f",
+        "PostgreSQL",
+        f"PG:{conninfo}",
+        str(cells_path),
+        "-nln",
+        "anchor_cells",
+        "-overwrite",
+    ]
+    start = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def pyogrio_anchor(cells_path: Path) -> float:
+    start = time.perf_counter()
+    frame = pyogrio.read_dataframe(cells_path)
+    seconds = time.perf_counter() - start
+    assert len(frame)
+    return seconds
+
+
+def run_import(
+    db: Database,
+    settings: Settings,
+    url: str,
+    cells_path: Path,
+    shapefile_zip: Path,
+    count: int,
+    repeat: int,
+    has_ogr2ogr: bool,
+) -> tuple[Section, int, list[str]]:
+    """``repeat`` identical imports of the cells: each makes a new generation on the active
+    one (districts only), none is activated; the last one is the generation used in B."""
+    runs, ogr, bare, shapefile = [], [], [], []
+    problems: list[str] = []
+    generation = None
+    for i in range(repeat):
+        timings, report = timed_import(db, settings, cells_path, "cell")
+        problems += check_import(report, count, DISTRICTS_PER_SIDE**2)
+        generation = report.generation
+        runs.append(timings)
+        print(
+            f"  import run {i + 1}/{repeat}: {timings['end_to_end']:.2f} s, generation "
+            f"{generation}, {report.features} features, parents from {report.parents_from}, "
+            f"{len(report.checks)} findings, {report.check_errors} errors, "
+            f"repaired {len(report.repaired)}"
+        )
+        if has_ogr2ogr:
+            ogr.append(ogr2ogr_anchor(url, cells_path))
+        bare.append(pyogrio_anchor(cells_path))
+        start = time.perf_counter()
+        boundaries.read_boundary_file(shapefile_zip)
+        shapefile.append(time.perf_counter() - start)
+    assert generation is not None
+    t = {key: min(run[key] for run in runs) for key in runs[0]}
+    e2e = t["end_to_end"]
+    ogr2ogr = min(ogr) if ogr else None
+    pieces = sum(t[k] for k in IMPORT_TOP)
+    checks_rest = t["check_layer"] - sum(
+        t[k] for k in ("check_project", "check_overlaps", "check_slivers", "check_nesting")
+    )
+    checks_rest -= t["check_gaps"]
+    rows = [
+        Row(
+            "import_boundaries end to end (commit)",
+            e2e,
+            "ogr2ogr to PostGIS" if ogr2ogr else "",
+            ogr2ogr,
+            f"<= {IMPORT_GOAL_S:g} s",
+            e2e <= IMPORT_GOAL_S,
+        ),
+        Row("1 read_boundary_file (GeoPackage)", t["read"], "pyogrio read", min(bare)),
+        Row("2 to_valid_multipolygons (repair)", t["repair"]),
+        Row("3 staged rows (codes, WKB, properties)", t["staged_rows"]),
+        Row("4 carry_over_units (districts)", t["carry_over"]),
+        Row("5 stage_units (COPY to temp table)", t["stage_copy"]),
+        Row("6 _assign_parents (by geometry, SQL)", t["assign_parents"]),
+        Row("7 _run_checks", t["run_checks"]),
+        Row(
+            "  7a staged parents + district geoms",
+            t["checks_parent_codes"] + t["checks_parent_geoms"],
+        ),
+        Row("  7b check_layer (all geometry checks)", t["check_layer"]),
+        Row("    _project (to metric, repair, snap)", t["check_project"]),
+        Row("    _overlaps (STRtree, siblings)", t["check_overlaps"]),
+        Row("    _slivers", t["check_slivers"]),
+        Row("    _nesting (inside own district)", t["check_nesting"]),
+        Row("    _gaps_in_parents (union per district)", t["check_gaps"]),
+        Row("    rest of check_layer", checks_rest),
+        Row("8 insert_staged_units (+ ST_Subdivide)", t["insert"]),
+        Row("9 _check_hierarchy_after", t["hierarchy_after"]),
+        Row("10 _diff against base generation", t["diff"]),
+        Row("11 save_generation_report", t["save_report"]),
+        Row("rest (transaction, commit, bookkeeping)", e2e - pieces),
+        Row(
+            "read_boundary_file (zipped Shapefile, info)", min(shapefile), "pyogrio read", min(bare)
+        ),
+    ]
+    title = f"A. import {count:,} cells (best of {repeat}, commit, checks on, not activated)"
+    return Section(title, rows), generation, problems
+
+
+# --- B. activation -----------------------------------------------------------------------------
+
+SWITCH_PHASES: list[tuple[Any, str, str]] = [
+    (boundaries, "load_unit_index", "load_index"),
+    (unit_store, "activate_generation", "switch"),
+    (placement_store, "read_placements", "read_placements"),
+    (UnitIndex, "deepest_units", "deepest_units"),
+    (placement_store, "apply_moves", "apply_moves"),
+]
+
+
+def timed_activation(
+    db: Database, settings: Settings, generation: int
+) -> tuple[dict[str, float], boundaries.Activation]:
+    timings: dict[str, float] = {key: 0.0 for _, _, key in SWITCH_PHASES}
+    with instrumented(timings, SWITCH_PHASES), stopwatch(timings, "end_to_end"):
+        switched = activate_generation(db, settings, generation)
+    return timings, switched
+
+
+def stored_placements(db: Database) -> pd.DataFrame:
+    with db.connection() as conn:
+        return placement_store.read_placements(conn)
+
+
+def check_activation(
+    db: Database,
+    settings: Settings,
+    switched: boundaries.Activation,
+    before: pd.DataFrame,
+    cells_path: Path,
+    history_before: int,
+    sample: int,
+    rng: np.random.Generator,
+) -> list[str]:
+    """Stored cells against SQL locate (sample) and against sjoin on the layer file (all)."""
+    problems: list[str] = []
+    after = stored_placements(db)
+    if len(after) != len(before) or not (after["id"].to_numpy() == before["id"].to_numpy()).all():
+        return [f"placements changed in number: {len(before)} -> {len(after)}"]
+    old = before["unit_code"].fillna("").to_numpy(dtype=object)
+    new = after["unit_code"].fillna("").to_numpy(dtype=object)
+    changed = int((old != new).sum())
+    with db.connection() as conn:
+        row = conn.execute("SELECT count(*) FROM placement_history").fetchone()
+    history = int(row[0]) - history_before if row else -1
+    print(
+        f"  moved {switched.moved:,} of {switched.placements:,} placements; cell changed for "
+        f"{changed:,}; history rows added {history:,}"
+    )
+    if switched.moved != changed:
+        problems.append(f"moved {switched.moved} placements, but {changed} changed cell")
+    if history != switched.moved:
+        problems.append(f"{history} history rows for {switched.moved} moves")
+    unplaced = int((new == "").sum())
+    if unplaced:
+        problems.append(f"{unplaced} placements inside the grid left without a cell")
+
+    # sample against the SQL single-point locate of the (now active) generation
+    picks = rng.choice(len(after), size=min(sample, len(after)), replace=False)
+    differ = 0
+    for i in picks:
+        lon, lat = float(after["lon"].iat[i]), float(after["lat"].iat[i])
+        try:
+            code = locate_point(db, settings, lon, lat).unit["code"]
+        except GridmapError:
+            code = ""
+        differ += code != new[i]
+    print(f"  locate_point agrees for {len(picks) - differ:,} of {len(picks):,} sampled placements")
+    if differ:
+        problems.append(f"{differ} of {len(picks)} sampled placements differ from locate_point")
+
+    # every placement against an independent spatial join on the imported file
+    cells = gpd.read_file(cells_path, engine="pyogrio")
+    points = gpd.GeoDataFrame(
+        geometry=gpd.points_from_xy(after["lon"], after["lat"]), crs="EPSG:4326"
+    )
+    joined = gpd.sjoin(points, cells, predicate="within")
+    matches = joined.index.value_counts()
+    unique = matches.index[matches.to_numpy() == 1]
+    expected = joined.loc[unique, "code"].to_numpy(dtype=object)
+    wrong = int((new[unique.to_numpy()] != expected).sum())
+    print(
+        f"  sjoin agrees for {len(unique) - wrong:,} of {len(unique):,} placements strictly "
+        "within one cell"
+    )
+    if wrong:
+        problems.append(f"{wrong} placements hold another cell than sjoin finds")
+    return problems
+
+
+def history_count(db: Database) -> int:
+    with db.connection() as conn:
+        row = conn.execute("SELECT count(*) FROM placement_history").fetchone()
+    return int(row[0]) if row else 0
+
+
+def switch_rows(t: dict[str, float], switched: boundaries.Activation, goal: bool) -> list[Row]:
+    e2e = t["end_to_end"]
+    pieces = sum(t[key] for _, _, key in SWITCH_PHASES)
+    return [
+        Row(
+            f"activate_generation end to end ({switched.moved:,} moved)",
+            e2e,
+            "",
+            None,
+            f"<= {SWITCH_GOAL_S:g} s" if goal else "",
+            (e2e <= SWITCH_GOAL_S) if goal else None,
+        ),
+        Row("1 load_unit_index (new generation)", t["load_index"]),
+        Row("2 switch active generation (SQL)", t["switch"]),
+        Row(f"3 read_placements ({switched.placements:,}, COPY)", t["read_placements"]),
+        Row("4 UnitIndex.deepest_units (STRtree)", t["deepest_units"]),
+        Row("5 apply_moves (COPY, history, UPDATE)", t["apply_moves"]),
+        Row("rest (moves frame, commit)", e2e - pieces),
+    ]
+
+
+# --- main --------------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n", 1)[0],
+        epilog="The scratch database is dropped and recreated on every run.",
+    )
+    parser.add_argument("--cells", type=int, default=10_000, help="cells (default 10000)")
+    parser.add_argument(
+        "--vertices", type=int, default=200, help="mean vertices per cell (default 200)"
+    )
+    parser.add_argument(
+        "--placements", type=int, default=1_000_000, help="stored placements (default 1000000)"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=2, help="cell imports; the best is shown (default 2)"
+    )
+    parser.add_argument(
+        "--reshaped",
+        type=int,
+        default=DISTRICTS_PER_SIDE**2,
+        help="districts whose cells are redrawn in the second generation (default all 100)",
+    )
+    parser.add_argument(
+        "--sample", type=int, default=1_000, help="placements checked by locate_point (1000)"
+    )
+    parser.add_argument(
+        "--database-url",
+        default=DEFAULT_URL,
+        help=f"scratch database, DROPPED and recreated (default {DEFAULT_URL})",
+    )
+    return parser.parse_args(argv)
+
+
+def describe_machine(url: str) -> str:
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT current_setting('server_version'), postgis_lib_version()")
+        server, postgis = row.fetchone() or ("?", "?")
+    ogr = subprocess.run(["ogr2ogr", "--version"], capture_output=True, text=True).stdout
+    return (
+        f"{os.cpu_count()} cores; Python {platform.python_version()}; "
+        f"PostgreSQL {server}, PostGIS {postgis}; GEOS {shapely.geos_version_string}, "
+        f"shapely {shapely.__version__}, pyogrio {pyogrio.__version__} "
+        f"(GDAL {pyogrio.__gdal_version_string__}), geopandas {gpd.__version__}; "
+        f"{ogr.strip() or 'no ogr2ogr'}"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # progress shows live
+    rng = np.random.default_rng(SEED)
+    extent = grid_extent()
+    settings = Settings(database_url=args.database_url, levels=Hierarchy.parse(LEVELS))
+    has_ogr2ogr = shutil.which("ogr2ogr") is not None
+    if not has_ogr2ogr:
+        print("  ogr2ogr not found (apt-get install gdal-bin): its anchor is left out")
+
+    print(
+        f"set-up: {args.cells:,} cells of ~{args.vertices} vertices, "
+        f"{args.placements:,} placements, seed {SEED}"
+    )
+    setup: dict[str, float] = {}
+    problems: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="gridmap_bench_") as tmp:
+        workdir = Path(tmp)
+        with stopwatch(setup, "database"):
+            recreate_database(args.database_url)
+        print(f"  machine: {describe_machine(args.database_url)}")
+        paths = {
+            name: workdir / name
+            for name in ("districts.gpkg", "cells.gpkg", "cells_b.gpkg", "cells.zip")
+        }
+        with stopwatch(setup, "grid"):
+            districts = make_districts(extent)
+            cells = make_cells(districts, args.cells, args.vertices, rng)
+            cells_b = reshape(cells, districts, args, np.random.default_rng(SEED + 1))
+        vertex_counts = shapely.get_num_coordinates(cells.geometry.to_numpy())
+        print(
+            f"  {len(cells):,} cells, vertices per cell: mean {vertex_counts.mean():.0f}, "
+            f"min {vertex_counts.min()}, max {vertex_counts.max()} "
+            f"({int(vertex_counts.sum()):,} in all)"
+        )
+        with stopwatch(setup, "write"):
+            districts.to_file(paths["districts.gpkg"], engine="pyogrio")
+            cells.to_file(paths["cells.gpkg"], engine="pyogrio")
+            cells_b.to_file(paths["cells_b.gpkg"], engine="pyogrio")
+            write_shapefile_zip(cells, paths["cells.zip"])
+        with Database(args.database_url) as db:
+            with stopwatch(setup, "districts"):
+                report = import_boundaries(
+                    db,
+                    settings,
+                    paths["districts.gpkg"],
+                    level="district",
+                    code_field="code",
+                    name_field="name",
+                    commit=True,
+                    activate=True,
+                )
+            if report.check_errors or not report.activated:
+                problems.append(f"district import: {report.check_errors} check errors")
+
+            section_a, gen_a, import_problems = run_import(
+                db,
+                settings,
+                args.database_url,
+                paths["cells.gpkg"],
+                paths["cells.zip"],
+                len(cells),
+                max(args.repeat, 1),
+                has_ogr2ogr,
+            )
+            problems += import_problems
+
+            print(f"  loading {args.placements:,} placements ...")
+            frame = random_points(args.placements, extent, rng)
+            setup.update(load_placements(db, frame))
+            del frame
+            vacuum(args.database_url, "placement")
+
+            print(f"  activating generation {gen_a} (placements placed for the first time) ...")
+            before = stored_placements(db)
+            history = history_count(db)
+            first, switched_a = timed_activation(db, settings, gen_a)
+            problems += check_activation(
+                db, settings, switched_a, before, paths["cells.gpkg"], history, args.sample, rng
+            )
+            vacuum(args.database_url, "placement", "placement_history")
+
+            print("  importing the re-tessellated cells (second generation, not activated) ...")
+            second_import, report_b = timed_import(db, settings, paths["cells_b.gpkg"], "cell")
+            problems += check_import(report_b, len(cells_b), DISTRICTS_PER_SIDE**2)
+            gen_b = report_b.generation
+            assert gen_b is not None
+            changed = len(report_b.diff.get("changed", []))
+            print(
+                f"  generation {gen_b}: {second_import['end_to_end']:.2f} s, {changed:,} cells "
+                f"reshaped against generation {report_b.base_generation}"
+            )
+
+            print(f"  activating generation {gen_b} (re-location) ...")
+            before = stored_placements(db)
+            history = history_count(db)
+            second, switched_b = timed_activation(db, settings, gen_b)
+            problems += check_activation(
+                db, settings, switched_b, before, paths["cells_b.gpkg"], history, args.sample, rng
+            )
+
+    setup_section = Section(
+        "set-up (informational)",
+        [
+            Row("drop, create, migrate database", setup["database"]),
+            Row("generate districts and 2 x cells", setup["grid"]),
+            Row("write 3 GeoPackages + zipped Shapefile", setup["write"]),
+            Row("import_boundaries district (100, activate)", setup["districts"]),
+            Row(
+                f"copy_placements_in {args.placements:,} rows",
+                setup["copy_placements_in"],
+                "CSV COPY (pyarrow)",
+                setup["csv_copy"],
+            ),
+        ],
+    )
+    section_b1 = Section(
+        f"B1. first activation: {args.placements:,} placements placed in generation {gen_a}",
+        switch_rows(first, switched_a, goal=False),
+    )
+    section_b2 = Section(
+        f"B2. re-location: {args.placements:,} placements into generation {gen_b} "
+        f"({args.reshaped} of {DISTRICTS_PER_SIDE**2} districts' cells redrawn)",
+        [
+            *switch_rows(second, switched_b, goal=True),
+            Row("import of that generation (commit; base has cells)", second_import["end_to_end"]),
+            Row("  of which _diff against the base (level_diff)", second_import["diff"]),
+            Row("  of which check_layer", second_import["check_layer"]),
+        ],
+    )
+    print()
+    print_table([setup_section, section_a, section_b1, section_b2])
+    if problems:
+        print("\nCORRECTNESS CHECK FAILED:", file=sys.stderr)
+        for problem in problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 1
+    print("\ncorrectness checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
