@@ -72,6 +72,15 @@ class Finding:
 
 
 @dataclass
+class LayerCheck:
+    """The findings, and each unit's area in m2 (measured in the local metric CRS, corrected
+    by the projection's areal scale at the unit's centroid: ellipsoidal to ~1e-9 for cells)."""
+
+    findings: list[Finding]
+    areas_m2: np.ndarray
+
+
+@dataclass
 class _Projected:
     """Geometries in the local metric CRS, and the way back to lon/lat for locations."""
 
@@ -138,7 +147,7 @@ def check_layer(
     parent_codes: np.ndarray | None = None,
     parent_geoms: np.ndarray | None = None,
     tolerances: Tolerances = Tolerances(),
-) -> list[Finding]:
+) -> LayerCheck:
     """Check a complete level (all siblings) against its parent level, if there is one.
 
     Parameters
@@ -153,7 +162,15 @@ def check_layer(
     if parent_geoms is None or parent_codes is None:
         parent_geoms = np.empty(0, dtype=object)
         parent_codes = np.empty(0, dtype=object)
-    projected = _project(np.asarray(geoms, dtype=object), np.asarray(parent_geoms, dtype=object))
+    geoms = np.asarray(geoms, dtype=object)
+    projected = _project(geoms, np.asarray(parent_geoms, dtype=object))
+    centroids = shapely.centroid(geoms)
+    scale = (
+        pyproj.Proj(projected.crs)
+        .get_factors(shapely.get_x(centroids), shapely.get_y(centroids))
+        .areal_scale
+    )
+    areas_m2 = shapely.area(projected.geoms) / np.asarray(scale)
     assigned = np.full(len(codes), -1)
     if len(parent_geoms) and assigned_parents is not None:
         position = {str(c): i for i, c in enumerate(parent_codes)}
@@ -174,7 +191,7 @@ def check_layer(
         findings += _gaps_in_parents(parent_codes, assigned, projected, tolerances, clean)
     else:
         findings += _holes_between_siblings(projected, tolerances)
-    return findings
+    return LayerCheck(findings, areas_m2)
 
 
 def _overlaps(

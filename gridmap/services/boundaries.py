@@ -266,7 +266,7 @@ def import_layer(
         _assign_parents(
             conn, settings, report, generation=generation, counts=counts, parent_field=parent_field
         )
-        _run_checks(
+        areas_m2 = _run_checks(
             conn,
             settings,
             report,
@@ -278,6 +278,8 @@ def import_layer(
             conn,
             generation=generation,
             level=level,
+            codes=[u.code for u in staged],
+            areas_m2=areas_m2.tolist(),
             max_vertices=settings.subdivide_max_vertices,
         )
         _check_hierarchy_after(conn, settings, report, base=base, generation=generation)
@@ -323,8 +325,9 @@ def _run_checks(
     generation: int,
     staged: list[unit_store.StagedUnit],
     geoms: np.ndarray,
-) -> None:
-    """Code profile and geometry checks of the staged level against its parent level."""
+) -> np.ndarray:
+    """Code profile and geometry checks of the staged level against its parent level;
+    returns each staged unit's area in m2 (measured by the checks' metric projection)."""
     findings: list[Finding] = []
     parents_of = unit_store.staged_parent_codes(conn)
     for unit in staged:
@@ -338,7 +341,7 @@ def _run_checks(
         )
         parent_codes = np.array(codes, dtype=object)
         parent_geoms = shapely.from_wkb(np.array(wkb, dtype=object))
-    findings += check_layer(
+    checked = check_layer(
         np.array([u.code for u in staged], dtype=object),
         geoms,
         assigned_parents=np.array([parents_of.get(u.code) for u in staged], dtype=object),
@@ -346,11 +349,13 @@ def _run_checks(
         parent_geoms=parent_geoms,
         tolerances=Tolerances(settings.check_width_m, settings.sliver_area_m2),
     )
+    findings += checked.findings
     for finding in findings:
         if finding.key in report.allowed:
             finding.severity = ALLOWED
     report.checks = summarise(findings)
     report.check_errors = sum(f.severity == ERROR for f in findings)
+    return checked.areas_m2
 
 
 def _diff(conn: Any, *, base: int, generation: int, level: str) -> dict[str, Any]:

@@ -272,23 +272,31 @@ def assign_staged_parents_by_geometry(
 
 
 def insert_staged_units(
-    conn: psycopg.Connection, *, generation: int, level: str, max_vertices: int
+    conn: psycopg.Connection,
+    *,
+    generation: int,
+    level: str,
+    codes: list[str],
+    areas_m2: list[float],
+    max_vertices: int,
 ) -> int:
-    """Write the staged units into ``generation`` and build their subdivided lookup pieces."""
+    """Write the staged units into ``generation`` with their areas (measured by the caller)
+    and build their subdivided lookup pieces."""
     conn.execute(
         """
         CREATE TEMP TABLE inserted_unit ON COMMIT DROP AS
         WITH ins AS (
             INSERT INTO admin_unit (level, code, name, parent_level, parent_code, geom, area_m2,
                                     generation_low, generation_high, properties)
-            SELECT %(level)s, code, name, parent_level, parent_code, geom,
-                   -- area on the spheroid: exact in m2 whatever the unit's extent
-                   ST_Area(geom::geography, true), %(gen)s, %(gen)s, properties
-            FROM staged_unit ORDER BY feature
+            SELECT %(level)s, s.code, s.name, s.parent_level, s.parent_code, s.geom, a.area,
+                   %(gen)s, %(gen)s, s.properties
+            FROM staged_unit s
+            JOIN unnest(%(codes)s::text[], %(areas)s::float8[]) AS a(code, area) USING (code)
+            ORDER BY s.feature
             RETURNING id, geom
         ) SELECT id, geom FROM ins
         """,
-        {"gen": generation, "level": level},
+        {"gen": generation, "level": level, "codes": codes, "areas": areas_m2},
     )
     conn.execute(
         """
