@@ -278,7 +278,7 @@ def import_layer(
             conn,
             generation=generation,
             level=level,
-            codes=[u.code for u in staged],
+            codes=codes.tolist(),
             areas_m2=areas_m2.tolist(),
             max_vertices=settings.subdivide_max_vertices,
         )
@@ -464,39 +464,49 @@ class Activation:
 def activate_generation(
     db: Database, settings: Settings, generation: int, *, kind: str = "activate"
 ) -> Activation:
-    """Make ``generation`` active and re-locate every placement into it, in one transaction:
-    lookups switch and placements move together, or nothing changes."""
-    index = load_unit_index(db, settings, generation=generation)
+    """Make ``generation`` active and give every placement its unit in it, in one transaction:
+    lookups switch and placements follow together, or nothing changes.
+
+    Units are kept per generation (append-only): only placements without a row for
+    ``generation`` are located (with the in-memory index of its units) and written, with one
+    COPY; after a rollback to an earlier generation nearly all rows exist already, so it is
+    nearly free. ``moved`` counts placements whose unit differs from the one they had in the
+    previously active generation (no row there counts as no unit).
+    """
     with db.transaction() as conn:
         previous = unit_store.activate_generation(conn, generation, kind=kind)
-        placements = placement_store.read_placements(conn)
-        units = index.deepest_units(
-            placements["lon"].to_numpy(dtype=float), placements["lat"].to_numpy(dtype=float)
-        )
-        found = units >= 0
-        to_level = np.where(found, index.unit_level[np.maximum(units, 0)], None)
-        to_code = np.where(found, index.unit_code[np.maximum(units, 0)], None)
-        old_level, old_code = (
-            placements[c].astype(object).where(placements[c].notna(), None).to_numpy()
-            for c in ("unit_level", "unit_code")
-        )
-        changed = (old_level != to_level) | (old_code != to_code)
-        moves = pd.DataFrame(
-            {
-                "id": placements["id"].to_numpy()[changed],
-                "to_level": to_level[changed],
-                "to_code": to_code[changed],
-            }
-        )
-        moved = placement_store.apply_moves(conn, moves, generation=generation)
+        unplaced = placement_store.read_unplaced(conn, generation)
+        located = 0
+        if len(unplaced):
+            # the generation is committed (imports commit before activating): another
+            # connection reads its units for the index
+            index = load_unit_index(db, settings, generation=generation)
+            units = index.deepest_units(
+                unplaced["lon"].to_numpy(dtype=float), unplaced["lat"].to_numpy(dtype=float)
+            )
+            located = int((units >= 0).sum())
+            # units is -1 where no unit holds the point: it then picks the trailing None
+            levels = np.empty(len(index.unit_level) + 1, dtype=object)  # filled with None
+            codes = np.empty(len(index.unit_code) + 1, dtype=object)
+            levels[:-1], codes[:-1] = index.unit_level, index.unit_code
+            placement_store.write_units(
+                conn, generation, unplaced["id"].to_numpy(), levels[units], codes[units]
+            )
+        if previous is None or previous == generation:
+            # nothing to compare with: the rows just written moved from no unit into one
+            moved = located
+        else:
+            moved = placement_store.count_moves(conn, before=previous, after=generation)
+        placements = placement_store.count_placements(conn)
     LOGGER.info(
-        "activated generation %s (was %s): %d of %d placements moved",
+        "activated generation %s (was %s): %d placements located, %d of %d moved",
         generation,
         previous,
+        len(unplaced),
         moved,
-        len(placements),
+        placements,
     )
-    return Activation(generation, previous, len(placements), moved)
+    return Activation(generation, previous, placements, moved)
 
 
 def rollback(db: Database, settings: Settings) -> Activation:

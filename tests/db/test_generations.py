@@ -1,5 +1,5 @@
-"""Generations: diff in the stored report, activation re-locates placements (with history),
-rollback, and the CLI for all three."""
+"""Generations: diff in the stored report, activation locates placements per generation
+(history derived from the generations), rollback reuses what was computed, and the CLI."""
 
 from __future__ import annotations
 
@@ -33,9 +33,10 @@ def placed(database, load_small_grid):
             "subject_id": [1, 2, 3],
             "lon": [X0 + 0.002, X0 + 0.015, X0 + 0.5],
             "lat": [Y0 + 0.001, Y0 + 0.001, Y0],
-            "generation": None,
-            "unit_level": None,
-            "unit_code": None,
+            # not located yet; pandas NA as well as None must load as NULL
+            "generation": pd.array([None, pd.NA, None], dtype="Int64"),
+            "unit_level": [None, pd.NA, None],
+            "unit_code": pd.NA,
         }
     )
     with database.transaction() as conn:
@@ -43,13 +44,20 @@ def placed(database, load_small_grid):
     return points
 
 
-def _units_of(database):
+def _units_of(database, subject_ids=(1, 2, 3)):
+    """subject_id -> unit code in the active generation (None: outside, or no row)."""
     with database.connection() as conn:
-        return dict(
-            conn.execute(
-                "SELECT subject_id, unit_code FROM placement ORDER BY subject_id"
-            ).fetchall()
-        )
+        units = {
+            i: placement_store.current_unit(conn, subject="issue", subject_id=i)
+            for i in subject_ids
+        }
+    return {i: unit and unit[1] for i, unit in units.items()}
+
+
+def _unit_rows(database) -> int:
+    with database.connection() as conn:
+        row = conn.execute("SELECT count(*) FROM placement_unit").fetchone()
+    return int(row[0])
 
 
 def test_activation_relocates_placements_and_keeps_history(database, settings, placed, write_layer):
@@ -88,11 +96,64 @@ def test_activation_relocates_placements_and_keeps_history(database, settings, p
     assert _units_of(database) == {1: "320101009", 2: "320102009", 3: None}
     with database.connection() as conn:
         history = placement_store.placement_history(conn, subject="issue", subject_id=1)
-    assert [(h[2], h[5]) for h in history] == [(None, "320101001"), ("320101001", "320101009")]
+        outside = placement_store.placement_history(conn, subject="issue", subject_id=3)
+    # one row per generation in which the unit changed (the first one included)
+    assert history == [
+        (current, "cell", "320101001"),
+        (report.generation, "cell", "320101009"),
+    ]
+    assert outside == [(current, None, None)]  # located, outside everything, never changed
 
+    rows = _unit_rows(database)
+    assert rows == 6  # 3 placements x the 2 generations activated
     back = rollback(database, settings)
-    assert back.moved == 2
+    assert (back.generation, back.moved) == (current, 2)
     assert _units_of(database) == {1: "320101001", 2: "320102001", 3: None}
+    assert _unit_rows(database) == rows  # nothing recomputed: the old generation's rows reused
+
+
+def test_placement_added_later_is_located_on_reactivation(database, settings, placed, write_layer):
+    first = next(g["id"] for g in generations(database) if g["active"])
+    activate_generation(database, settings, first)
+    cells = write_layer(
+        "cells2",
+        [
+            {"code": "320101009", "name": "新网格", "geometry": square(0, 0)},
+            {"code": "320102009", "name": "新网格", "geometry": square(1, 0)},
+        ],
+    )
+    second = import_boundaries(
+        database, settings, cells, level="cell", code_field="code", name_field="name", commit=True
+    ).generation
+    assert second is not None
+    assert activate_generation(database, settings, second).moved == 2
+    assert rollback(database, settings).generation == first
+
+    # placed while the first generation is active, with its unit there: no row in the second
+    with database.transaction() as conn:
+        placement_store.place(
+            conn,
+            subject="issue",
+            subject_id=4,
+            lon=X0 + 0.003,
+            lat=Y0 + 0.002,
+            generation=first,
+            level="cell",
+            code="320101001",
+        )
+    rows = _unit_rows(database)
+    switched = activate_generation(database, settings, second)
+    assert _unit_rows(database) == rows + 1  # only the new placement was located
+    assert (switched.placements, switched.moved) == (4, 3)  # 1 and 2 as before, and 4
+    assert _units_of(database, (1, 2, 3, 4)) == {
+        1: "320101009",
+        2: "320102009",
+        3: None,
+        4: "320101009",
+    }
+    with database.connection() as conn:
+        assert placement_store.count_moves(conn, before=first, after=second) == 3
+        assert placement_store.count_moves(conn, before=second, after=second) == 0
 
 
 def test_report_has_the_diff(database, settings, small_grid, write_layer):
