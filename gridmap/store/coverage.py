@@ -11,6 +11,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from gridmap.errors import DatabaseError, InputError, NotFoundError
+from gridmap.store.db import copy_rows
 from gridmap.store.units import IN_GENERATION
 
 LOGGER = logging.getLogger(__name__)
@@ -144,42 +145,53 @@ def save_run_facilities(
     conn: psycopg.Connection, run_id: int, rows: Iterable[tuple[Any, ...]]
 ) -> None:
     """rows: (facility_id or None, name, type, hex EWKB point, snapped, access_m or None)."""
-    with conn.cursor().copy(
-        "COPY coverage_run_facility (run_id, facility_id, name, type, geom, snapped, access_m)"
-        " FROM STDIN"
-    ) as copy:
-        for row in rows:
-            copy.write_row((run_id, *row))
+    copy_rows(
+        conn,
+        "coverage_run_facility",
+        ["facility_id", "name", "type", "geom", "snapped", "access_m"],
+        rows,
+        prefix={"run_id": run_id},
+    )
 
 
 def save_bands(conn: psycopg.Connection, run_id: int, rows: Iterable[tuple[Any, ...]]) -> None:
     """rows: (minutes, kind, area_m2, hex EWKB multipolygon)."""
-    with conn.cursor().copy(
-        "COPY coverage_band (run_id, minutes, kind, area_m2, geom) FROM STDIN"
-    ) as copy:
-        for row in rows:
-            copy.write_row((run_id, *row))
+    copy_rows(
+        conn,
+        "coverage_band",
+        ["minutes", "kind", "area_m2", "geom"],
+        rows,
+        prefix={"run_id": run_id},
+    )
 
 
 def save_units(conn: psycopg.Connection, run_id: int, rows: Iterable[tuple[Any, ...]]) -> None:
     """rows: (level, code, name, minutes, area, covered area, buildings, covered buildings,
     population, covered population)."""
-    with conn.cursor().copy(
-        "COPY coverage_unit (run_id, level, code, name, minutes, area_m2, covered_area_m2,"
-        " buildings, covered_buildings, population, covered_population) FROM STDIN"
-    ) as copy:
-        for row in rows:
-            copy.write_row((run_id, *row))
+    copy_rows(
+        conn,
+        "coverage_unit",
+        [
+            "level",
+            "code",
+            "name",
+            "minutes",
+            "area_m2",
+            "covered_area_m2",
+            "buildings",
+            "covered_buildings",
+            "population",
+            "covered_population",
+        ],
+        rows,
+        prefix={"run_id": run_id},
+    )
 
 
 def save_node_times(
     conn: psycopg.Connection, run_id: int, rows: Iterable[tuple[int, float | None]]
 ) -> None:
-    with conn.cursor().copy(
-        "COPY coverage_node_time (run_id, node_idx, minutes) FROM STDIN"
-    ) as copy:
-        for row in rows:
-            copy.write_row((run_id, *row))
+    copy_rows(conn, "coverage_node_time", ["node_idx", "minutes"], rows, prefix={"run_id": run_id})
 
 
 def get_run(conn: psycopg.Connection, run_id: int) -> dict[str, Any]:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import psycopg
 from psycopg_pool import ConnectionPool
@@ -87,3 +88,25 @@ class Database:
         """
         with self.connection() as conn, conn.transaction(force_rollback=not commit):
             yield conn
+
+
+def copy_rows(
+    conn: psycopg.Connection,
+    table: str,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    prefix: Mapping[str, Any] | None = None,
+) -> None:
+    """COPY ``rows`` (values for ``columns``) into ``table`` in one round trip; ``prefix``
+    gives columns with one value for every row (e.g. the owning run's id), written first.
+    Identifiers are composed with psycopg.sql, never formatted into the statement."""
+    prefix = dict(prefix or {})
+    statement = psycopg.sql.SQL("COPY {} ({}) FROM STDIN").format(
+        psycopg.sql.Identifier(table),
+        psycopg.sql.SQL(", ").join(psycopg.sql.Identifier(c) for c in [*prefix, *columns]),
+    )
+    values = tuple(prefix.values())
+    with conn.cursor().copy(statement) as copy:
+        for row in rows:
+            copy.write_row((*values, *row))

@@ -14,6 +14,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from gridmap.errors import DatabaseError, InputError, NotFoundError
+from gridmap.store.db import copy_rows
 
 LOGGER = logging.getLogger(__name__)
 
@@ -64,33 +65,37 @@ def create_network(
 
 def copy_nodes(conn: psycopg.Connection, network_id: int, rows: Iterable[tuple[Any, ...]]) -> None:
     """COPY (idx, osm_id, in_largest, hex EWKB point) rows: one round trip for the lot."""
-    with conn.cursor().copy(
-        "COPY network_node (network_id, idx, osm_id, in_largest, geom) FROM STDIN"
-    ) as copy:
-        for row in rows:
-            copy.write_row((network_id, *row))
+    copy_rows(
+        conn,
+        "network_node",
+        ["idx", "osm_id", "in_largest", "geom"],
+        rows,
+        prefix={"network_id": network_id},
+    )
 
 
 def copy_edges(conn: psycopg.Connection, network_id: int, rows: Iterable[tuple[Any, ...]]) -> None:
     """COPY (idx, source, target, osm_way_id, highway, length_m, hex EWKB line) rows."""
-    with conn.cursor().copy(
-        "COPY network_edge (network_id, idx, source, target, osm_way_id, highway, length_m, geom)"
-        " FROM STDIN"
-    ) as copy:
-        for row in rows:
-            copy.write_row((network_id, *row))
+    copy_rows(
+        conn,
+        "network_edge",
+        ["idx", "source", "target", "osm_way_id", "highway", "length_m", "geom"],
+        rows,
+        prefix={"network_id": network_id},
+    )
 
 
 def copy_buildings(
     conn: psycopg.Connection, network_id: int, rows: Iterable[tuple[Any, ...]]
 ) -> None:
     """COPY (osm_type, osm_id, levels, height_m, footprint_m2, floor_area_m2, hex EWKB) rows."""
-    with conn.cursor().copy(
-        "COPY network_building (network_id, osm_type, osm_id, levels, height_m, footprint_m2,"
-        " floor_area_m2, geom) FROM STDIN"
-    ) as copy:
-        for row in rows:
-            copy.write_row((network_id, *row))
+    copy_rows(
+        conn,
+        "network_building",
+        ["osm_type", "osm_id", "levels", "height_m", "footprint_m2", "floor_area_m2", "geom"],
+        rows,
+        prefix={"network_id": network_id},
+    )
 
 
 def find_network(conn: psycopg.Connection, name: str) -> dict[str, Any]:
