@@ -398,7 +398,7 @@ def run_coverage(
                     for (m, k, g), ll in zip(metric_bands, lonlat, strict=True)
                 ),
             )
-            coverage_store.save_units(conn, run_id, _unit_rows(table))
+            coverage_store.save_units(conn, run_id, UNIT_COLUMNS, _unit_rows(table))
             coverage_store.save_node_times(
                 conn,
                 run_id,

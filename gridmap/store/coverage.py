@@ -165,27 +165,15 @@ def save_bands(conn: psycopg.Connection, run_id: int, rows: Iterable[tuple[Any, 
     )
 
 
-def save_units(conn: psycopg.Connection, run_id: int, rows: Iterable[tuple[Any, ...]]) -> None:
-    """rows: (level, code, name, minutes, area, covered area, buildings, covered buildings,
-    population, covered population)."""
-    copy_rows(
-        conn,
-        "coverage_unit",
-        [
-            "level",
-            "code",
-            "name",
-            "minutes",
-            "area_m2",
-            "covered_area_m2",
-            "buildings",
-            "covered_buildings",
-            "population",
-            "covered_population",
-        ],
-        rows,
-        prefix={"run_id": run_id},
-    )
+def save_units(
+    conn: psycopg.Connection,
+    run_id: int,
+    columns: Sequence[str],
+    rows: Iterable[tuple[Any, ...]],
+) -> None:
+    """The per-unit coverage table; ``columns`` name the values of each row (the analysis
+    layer's UNIT_COLUMNS, so the column list is written once)."""
+    copy_rows(conn, "coverage_unit", columns, rows, prefix={"run_id": run_id})
 
 
 def save_node_times(
