@@ -149,6 +149,54 @@ def test_point_distances_use_same_edge_source():
     assert iso.point_distances(network, times, house)[0] == pytest.approx(60.0)
 
 
+def subdivided_reference(network: iso.Network, sources: iso.Snap, points: iso.Snap) -> np.ndarray:
+    """Independent reference for points: every edge holding a source or a point is cut at
+    their positions, each source and point hangs off its cut by its access leg, and NetworkX
+    runs a multi-source Dijkstra from the sources."""
+    graph = nx.Graph()
+    stops: dict[int, list[tuple[float, object]]] = {}
+    for kind, snap in (("s", sources), ("p", points)):
+        for i in np.flatnonzero(snap.ok):
+            cut = (kind + "cut", int(i))
+            stops.setdefault(int(snap.edge[i]), []).append((float(snap.offset_m[i]), cut))
+            graph.add_edge((kind, int(i)), cut, weight=float(snap.access_m[i]))
+    for e, (a, b, length) in enumerate(
+        zip(network.edge_u, network.edge_v, network.edge_length_m, strict=True)
+    ):
+        chain = [(0.0, int(a)), *sorted(stops.get(e, []), key=lambda t: t[0]), (length, int(b))]
+        for (p0, n0), (p1, n1) in zip(chain, chain[1:], strict=False):
+            graph.add_edge(n0, n1, weight=max(p1 - p0, 0.0))
+    origins = [("s", int(i)) for i in np.flatnonzero(sources.ok)]
+    lengths = nx.multi_source_dijkstra_path_length(graph, origins, weight="weight")
+    return np.array([lengths.get(("p", i), np.inf) for i in range(len(points))])
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), n_sources=st.integers(1, 6))
+def test_point_distances_equal_subdivided_networkx(seed, n_sources):
+    """Several sources and points on the same edges (the direct walk along the edge)."""
+    rng = np.random.default_rng(seed)
+    network = grid_network(3, 3, 100.0, drop=rng.random(12) < 0.2)
+    if len(network.edge_u) == 0:
+        return
+    x0, y0 = network.node_x.min(), network.node_y.min()
+    # sources and points crowd a small corner, so many share an edge
+    fx, fy = rng.uniform(x0, x0 + 150, n_sources), rng.uniform(y0 - 20, y0 + 150, n_sources)
+    px, py = rng.uniform(x0 - 10, x0 + 220, 60), rng.uniform(y0 - 20, y0 + 220, 60)
+    fac = iso.snap_geometries(network, shapely.points(fx, fy), max_m=60, largest_only=False)
+    pts = iso.snap_geometries(network, shapely.points(px, py), max_m=60, largest_only=False)
+    if not fac.ok.any():
+        return
+    times = iso.nearest_source_distances(
+        network, iso.sources_from_snap(network, fac.subset(fac.ok))
+    )
+    ours = iso.point_distances(network, times, pts)
+    reference = subdivided_reference(network, fac, pts)
+    assert np.array_equal(np.isinf(ours), np.isinf(reference))
+    finite = np.isfinite(reference)
+    np.testing.assert_allclose(ours[finite], reference[finite], rtol=0, atol=1e-6)
+
+
 def test_duplicate_segments_keep_one_edge():
     lon = np.array([118.78, 118.781, 118.782])
     lat = np.array([32.04, 32.04, 32.04])
