@@ -8,6 +8,7 @@ band polygons follow the streets exactly, partial edges included.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -432,11 +433,45 @@ def band_polygon(
     MultiLineString instead takes minutes on a city district (measured: 150 s vs 0.6 s on
     Midtown). Returns an empty polygon when nothing is reachable.
     """
-    edge, start, end = reachable_pieces(network, times, budget_m)
-    keep = end - start > 1e-6
-    edge, start, end = edge[keep], start[keep], end[keep]
+    return band_polygons(network, times, [budget_m], width_m=width_m)[0]
+
+
+def band_polygons(
+    network: Network, times: NodeTimes, budgets_m: Sequence[float], *, width_m: float
+) -> list[shapely.Geometry]:
+    """``band_polygon`` for several budgets (ascending), each band containing the shorter ones.
+
+    A longer band is the shorter band plus the buffers of the stretches on edges the shorter
+    one did not reach whole: on Midtown a 10-minute band adds ~3,500 pieces to the 5-minute
+    band's 18,000, so the three bands cost about half of three separate ones. Building on the
+    shorter band also keeps the bands nested exactly (separate buffers approximate round caps
+    and joins by polygons that differ with how the pieces merge: 0.17 m2 stuck out).
+    """
+    if list(budgets_m) != sorted(budgets_m):
+        raise ValueError(f"budgets must ascend: {list(budgets_m)}")
+    out: list[shapely.Geometry] = []
+    whole = np.zeros(len(network.edge_u), dtype=bool)  # edges inside the previous band whole
+    previous: shapely.Geometry | None = None
+    for budget in budgets_m:
+        edge, start, end = reachable_pieces(network, times, budget)
+        keep = (end - start > 1e-6) & ~whole[edge]
+        edge, start, end = edge[keep], start[keep], end[keep]
+        pieces = _buffered_pieces(network, edge, start, end, width_m)
+        if previous is not None:
+            pieces = np.append(pieces, previous)
+        band = shapely.union_all(pieces) if len(pieces) else shapely.Polygon()
+        whole[edge[(start <= 1e-9) & (end >= network.edge_length_m[edge] - 1e-9)]] = True
+        out.append(band)
+        previous = band
+    return out
+
+
+def _buffered_pieces(
+    network: Network, edge: np.ndarray, start: np.ndarray, end: np.ndarray, width_m: float
+) -> np.ndarray:
+    """Stretches [start, end] metres along edges, merged into polylines, buffered."""
     if len(edge) == 0:
-        return shapely.Polygon()
+        return np.array([], dtype=object)
     u, v = network.edge_u[edge], network.edge_v[edge]
     length = network.edge_length_m[edge]
     x0, y0 = network.node_x[u], network.node_y[u]
@@ -448,5 +483,4 @@ def band_polygon(
         axis=1,
     )
     merged = shapely.line_merge(shapely.multilinestrings(np.asarray(shapely.linestrings(coords))))
-    parts = shapely.get_parts(merged)
-    return shapely.union_all(shapely.buffer(parts, width_m, quad_segs=2))
+    return np.asarray(shapely.buffer(shapely.get_parts(merged), width_m, quad_segs=2))

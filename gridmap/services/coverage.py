@@ -245,13 +245,15 @@ def _facility_warnings(session: CoverageSession, facilities: Facilities) -> list
 def compute_bands(
     session: CoverageSession, times: iso.NodeTimes, minutes: Sequence[int]
 ) -> list[tuple[int, str, Any]]:
-    """(minutes, "band"|"uncovered", polygon in EPSG:4326) for every band."""
+    """(minutes, "band"|"uncovered", polygon in the metric CRS) for every band, shortest first;
+    each band contains the shorter ones."""
     net = session.network
     width = session.settings.coverage_street_width_m
     extent = study_extent(net, width_m=width)
+    minutes = sorted(minutes)
+    bands = iso.band_polygons(net, times, [session.budget_m(m) for m in minutes], width_m=width)
     out = []
-    for m in minutes:
-        band = iso.band_polygon(net, times, session.budget_m(m), width_m=width)
+    for m, band in zip(minutes, bands, strict=True):
         band = shapely.intersection(band, extent)
         uncovered = shapely.difference(extent, band)
         out.append((m, "band", band))

@@ -245,8 +245,9 @@ def test_midtown_end_to_end_with_population(nyc):
         )
         nested = conn.execute(
             """
-            SELECT bool_and(ST_Area(ST_Difference(a.geom, ST_Buffer(b.geom, 1e-6))::geography)
-                            < 1)
+            -- reprojection rounding only (~0.006 m2); with facilities on nodes, polygonal caps
+            -- stuck out by 0.17 m2 when each band was buffered apart
+            SELECT bool_and(ST_Area(ST_Difference(a.geom, b.geom)::geography) < 0.05)
             FROM coverage_band a JOIN coverage_band b ON a.run_id = b.run_id
             WHERE a.run_id = %s AND a.kind = 'band' AND b.kind = 'band' AND a.minutes < b.minutes
             """,

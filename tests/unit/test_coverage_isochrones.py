@@ -137,6 +137,16 @@ def test_bands_nested_and_adding_a_facility_never_lowers_coverage(seed, extra):
         if previous is not None:
             assert shapely.difference(previous, band.buffer(0.01)).area < 1e-3
         previous = band
+    # built together, each band holds the shorter ones exactly and is the same area as alone
+    budgets = [100.0, 250.0, 400.0]
+    together = iso.band_polygons(network, base, budgets, width_m=15.0)
+    for shorter, longer in zip(together, together[1:], strict=False):
+        assert shapely.difference(shorter, longer).area < 1e-6  # overlay rounding only
+    for budget, band in zip(budgets, together, strict=True):
+        alone = iso.band_polygon(network, base, budget, width_m=15.0)
+        assert shapely.symmetric_difference(alone, band).area < 1e-3 * max(alone.area, 1.0)
+    with pytest.raises(ValueError, match="ascend"):
+        iso.band_polygons(network, base, [250.0, 100.0], width_m=15.0)
 
 
 def test_point_distances_use_same_edge_source():
