@@ -7,6 +7,7 @@ import json
 
 import networkx as nx
 import numpy as np
+import psycopg
 import pyogrio
 import pytest
 import shapely
@@ -65,6 +66,12 @@ def test_nanjing_cli_end_to_end(env, load_small_grid, tmp_path):
     assert list(rows[0]) == ["osm_node_id", "lon", "lat", "minutes"]
     minutes = np.array([float(r["minutes"]) for r in rows if r["minutes"]])
     assert len(rows) > 1500 and 0 <= minutes.min() < 1 and minutes.max() > 5
+    units_csv = tmp_path / "units.csv"
+    ok("export", run_id, "--out", str(units_csv), "--layer", "units")
+    with units_csv.open() as fh:
+        units = list(csv.DictReader(fh))
+    assert {"level", "code", "minutes", "covered_area_m2", "covered_population"} <= set(units[0])
+    assert {u["minutes"] for u in units} == {"5", "10", "15"} and len(units) % 3 == 0
     gpkg = tmp_path / "run.gpkg"
     ok("export", run_id, "--out", str(gpkg))
     layers = {name for name, _ in pyogrio.list_layers(gpkg)}
@@ -179,6 +186,48 @@ def test_stored_graph_matches_networkx_dijkstra(database, settings):
         assert minutes == pytest.approx(reference[node] / per_minute, abs=1e-3)  # real column
         checked += 1
     assert checked > 1000
+
+
+def test_osm_tag_facilities_stored_progress_and_candidate_file(
+    database, settings, db_url, tmp_path
+):
+    """Facilities straight from the extract's OSM tags; the run's progress is on its row, in
+    order, for another session (a web page polling a background job) to read while it runs;
+    suggest picks from a file of candidate sites."""
+    network_service.import_network(database, settings, NANJING_OSM, name="xjk")
+    report = facility_service.import_facilities(
+        database, NANJING_OSM, name="amenities", type_field="amenity"
+    )
+    assert report.facilities > 39 and report.types.get("school", 0) > 0
+    polled: list[tuple[str, float, str]] = []
+
+    def poll(fraction: float, stage: str) -> None:
+        with psycopg.connect(db_url) as other:
+            state, progress, stored_stage = other.execute(
+                "SELECT state, progress, stage FROM coverage_run ORDER BY id DESC LIMIT 1"
+            ).fetchone()
+        assert progress == pytest.approx(fraction) and stored_stage in (stage, "done")
+        polled.append((state, progress, stored_stage))
+
+    result = cov.run_coverage(
+        database, settings, network="xjk", facilities="amenities", minutes=[5, 15], progress=poll
+    )
+    assert [p[2] for p in polled] == ["load", "snap", "bands", "units", "save", "done"]
+    assert [p[1] for p in polled] == sorted(p[1] for p in polled)
+    assert {p[0] for p in polled[:-1]} == {"running"} and polled[-1] == ("done", 1.0, "done")
+    assert result.summary["facilities_snapped"] == report.facilities
+
+    candidates = tmp_path / "sites.csv"
+    candidates.write_text(
+        "name,lon,lat\n北门,118.7790,32.0520\n南门,118.7800,32.0400\n远郊,118.60,31.90\n"
+    )
+    sites = cov.suggest_sites(
+        database, settings, result.run_id, k=2, candidates=candidates, minutes=3
+    )
+    assert [s.rank for s in sites] == [1, 2]
+    assert {s.label for s in sites} <= {"北门", "南门"}  # 远郊 is too far to snap: left out
+    assert all(s.node_osm_id is None for s in sites)
+    assert sites[0].uplift >= sites[1].uplift > 0
 
 
 NYC_LEVELS = "district:Community district:社区"
