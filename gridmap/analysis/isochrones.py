@@ -456,10 +456,10 @@ def band_polygons(
         edge, start, end = reachable_pieces(network, times, budget)
         keep = (end - start > 1e-6) & ~whole[edge]
         edge, start, end = edge[keep], start[keep], end[keep]
-        pieces = _buffered_pieces(network, edge, start, end, width_m)
+        pieces = list(_buffered_pieces(network, edge, start, end, width_m))
         if previous is not None:
-            pieces = np.append(pieces, previous)
-        band = shapely.union_all(pieces) if len(pieces) else shapely.Polygon()
+            pieces.append(previous)
+        band = shapely.union_all(pieces) if pieces else shapely.Polygon()
         whole[edge[(start <= 1e-9) & (end >= network.edge_length_m[edge] - 1e-9)]] = True
         out.append(band)
         previous = band

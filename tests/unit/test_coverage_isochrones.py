@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import networkx as nx
 import numpy as np
 import pyproj
@@ -140,7 +142,7 @@ def test_bands_nested_and_adding_a_facility_never_lowers_coverage(seed, extra):
     # built together, each band holds the shorter ones exactly and is the same area as alone
     budgets = [100.0, 250.0, 400.0]
     together = iso.band_polygons(network, base, budgets, width_m=15.0)
-    for shorter, longer in zip(together, together[1:], strict=False):
+    for shorter, longer in itertools.pairwise(together):
         assert shapely.difference(shorter, longer).area < 1e-6  # overlay rounding only
     for budget, band in zip(budgets, together, strict=True):
         alone = iso.band_polygon(network, base, budget, width_m=15.0)
@@ -174,7 +176,7 @@ def subdivided_reference(network: iso.Network, sources: iso.Snap, points: iso.Sn
         zip(network.edge_u, network.edge_v, network.edge_length_m, strict=True)
     ):
         chain = [(0.0, int(a)), *sorted(stops.get(e, []), key=lambda t: t[0]), (length, int(b))]
-        for (p0, n0), (p1, n1) in zip(chain, chain[1:], strict=False):
+        for (p0, n0), (p1, n1) in itertools.pairwise(chain):
             graph.add_edge(n0, n1, weight=max(p1 - p0, 0.0))
     origins = [("s", int(i)) for i in np.flatnonzero(sources.ok)]
     lengths = nx.multi_source_dijkstra_path_length(graph, origins, weight="weight")
