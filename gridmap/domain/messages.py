@@ -136,6 +136,208 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{count} invalid geometr(ies) repaired: {codes}",
         "zh-CN": "修复了 {count} 个无效几何：{codes}",
     },
+    # category sets and working calendars (issue 5): data files in data/categories, data/calendars
+    "toml_invalid": {
+        "en": "{source}: not valid TOML: {reason}",
+        "zh-CN": "{source}：不是有效的 TOML：{reason}",
+    },
+    "data_field_missing": {
+        "en": "{source}: {where}: the required field {field!r} is missing",
+        "zh-CN": "{source}：{where}：缺少必填字段 {field!r}",
+    },
+    "data_field_unknown": {
+        "en": "{source}: {where}: unknown field {field!r} (allowed: {allowed})",
+        "zh-CN": "{source}：{where}：未知字段 {field!r}（允许的字段：{allowed}）",
+    },
+    "data_not_text": {
+        "en": "{source}: {where}: {field!r} must be a string (got {value!r})",
+        "zh-CN": "{source}：{where}：{field!r} 必须是字符串（当前值 {value!r}）",
+    },
+    "data_not_number": {
+        "en": "{source}: {where}: {field!r} must be a number (got {value!r})",
+        "zh-CN": "{source}：{where}：{field!r} 必须是数字（当前值 {value!r}）",
+    },
+    "data_not_whole": {
+        "en": "{source}: {where}: {field!r} must be a whole number (got {value!r})",
+        "zh-CN": "{source}：{where}：{field!r} 必须是整数（当前值 {value!r}）",
+    },
+    "data_not_boolean": {
+        "en": "{source}: {where}: {field!r} must be true or false (got {value!r})",
+        "zh-CN": "{source}：{where}：{field!r} 必须是 true 或 false（当前值 {value!r}）",
+    },
+    "data_not_texts": {
+        "en": "{source}: {where}: {field!r} must be a list of non-empty strings (got {value!r})",
+        "zh-CN": "{source}：{where}：{field!r} 必须是非空字符串的列表（当前值 {value!r}）",
+    },
+    "data_not_tables": {
+        "en": "{source}: {where}: {field!r} must be a list of tables (got {value!r})",
+        "zh-CN": "{source}：{where}：{field!r} 必须是表（table）的列表（当前值 {value!r}）",
+    },
+    "data_not_table": {
+        "en": "{source}: {where} must be a table of fields (got {value!r})",
+        "zh-CN": "{source}：{where} 必须是由字段组成的表（table）（当前值 {value!r}）",
+    },
+    "data_not_date": {
+        "en": "{source}: {where}: {field!r} must be a date written YYYY-MM-DD, without quotes "
+        "(got {value!r})",
+        "zh-CN": "{source}：{where}：{field!r} 必须是 YYYY-MM-DD 格式、不加引号的日期"
+        "（当前值 {value!r}）",
+    },
+    "data_not_periods": {
+        "en": '{source}: {where}: {field!r} must be a list of ["HH:MM", "HH:MM"] pairs '
+        "(got {value!r})",
+        "zh-CN": '{source}：{where}：{field!r} 必须是 ["HH:MM", "HH:MM"] 时段的列表'
+        "（当前值 {value!r}）",
+    },
+    "data_text_empty": {
+        "en": "{source}: {where}: {field!r} must not be empty (both English and Chinese "
+        "texts are required)",
+        "zh-CN": "{source}：{where}：{field!r} 不能为空（中英文文本均为必填）",
+    },
+    "data_value_unknown": {
+        "en": "{source}: {where}: {field!r} is {value!r}, which is not one of: {allowed}",
+        "zh-CN": "{source}：{where}：{field!r} 的值 {value!r} 不在允许范围内：{allowed}",
+    },
+    "data_code_invalid": {
+        "en": "{source}: {where}: the code {code!r} may hold only letters, digits, '_', '-' "
+        "and '.' (it is used in URLs)",
+        "zh-CN": "{source}：{where}：编码 {code!r} 只能包含字母、数字、'_'、'-' 和 '.'"
+        "（编码会用在网址中）",
+    },
+    "data_code_duplicate": {
+        "en": "{source}: {where}: the code {code!r} is used more than once",
+        "zh-CN": "{source}：{where}：编码 {code!r} 重复使用",
+    },
+    "data_timezone_unknown": {
+        "en": "{source}: {where}: unknown time zone {value!r} (use an IANA name such as "
+        "Asia/Shanghai or America/Los_Angeles)",
+        "zh-CN": "{source}：{where}：未知时区 {value!r}"
+        "（请使用 IANA 时区名，例如 Asia/Shanghai 或 America/Los_Angeles）",
+    },
+    "data_name_missing": {
+        "en": "no {what} named {name!r}: {path} does not exist (available: {known})",
+        "zh-CN": "不存在名为 {name!r} 的{what}：{path} 不存在（现有：{known}）",
+    },
+    "category_major_missing": {
+        "en": "{source}: {where}: there is no {kind} major class {major!r} "
+        "(the {kind} major classes are: {known})",
+        "zh-CN": "{source}：{where}：不存在 {kind} 类型的大类 {major!r}（该类型的大类为：{known}）",
+    },
+    "category_major_other_kind": {
+        "en": "{source}: {where}: the major class {major!r} is a {other_kind} class, "
+        "but this category's kind is {kind}",
+        "zh-CN": "{source}：{where}：大类 {major!r} 属于 {other_kind} 类型，"
+        "而本小类的类型为 {kind}",
+    },
+    "category_department_required": {
+        "en": "{source}: {where}: the handler is 'department' but no department is given",
+        "zh-CN": "{source}：{where}：处置方为 'department'（站所/部门），但未指定部门",
+    },
+    "category_department_unknown": {
+        "en": "{source}: {where}: the department {department!r} is not defined in the set "
+        "(known: {known})",
+        "zh-CN": "{source}：{where}：部门 {department!r} 未在本分类集中定义（已定义：{known}）",
+    },
+    "category_time_limits_empty": {
+        "en": "{source}: {where}: at least one time limit is required",
+        "zh-CN": "{source}：{where}：至少需要一个处置时限",
+    },
+    "category_time_limit_amount": {
+        "en": "{source}: {where}: the amount must be a number > 0 (got {amount!r})",
+        "zh-CN": "{source}：{where}：时限数值必须是大于 0 的数（当前值 {amount!r}）",
+    },
+    "category_time_limit_whole_days": {
+        "en": "{source}: {where}: working_days must be a whole number (got {amount!r}); "
+        "use working_hours for part of a day",
+        "zh-CN": "{source}：{where}：working_days（工作日）必须是整数（当前值 {amount!r}）；"
+        "不足一天请用 working_hours（工作时）",
+    },
+    "category_positive": {
+        "en": "{source}: {where}: {field!r} must be a number > 0 (got {value!r})",
+        "zh-CN": "{source}：{where}：{field!r} 必须是大于 0 的数（当前值 {value!r}）",
+    },
+    "category_attribute_values_missing": {
+        "en": "{source}: {where}: a {datatype} attribute needs at least one value",
+        "zh-CN": "{source}：{where}：{datatype} 类型的属性至少需要一个选项",
+    },
+    "category_attribute_values_unexpected": {
+        "en": "{source}: {where}: a {datatype} attribute takes no values "
+        "(only singlevaluelist and multivaluelist do)",
+        "zh-CN": "{source}：{where}：{datatype} 类型的属性不能有选项"
+        "（只有 singlevaluelist 和 multivaluelist 可以）",
+    },
+    "category_name_ambiguous": {
+        "en": "{source}: {where}: the name {name!r} also names category {other}; codes, names "
+        "and external names must each identify one category",
+        "zh-CN": "{source}：{where}：名称 {name!r} 也指向小类 {other}；"
+        "编码、名称和外部名称都必须只对应一个小类",
+    },
+    "category_calendar_timezone": {
+        "en": "{source}: the set's time zone {timezone} differs from the time zone "
+        "{calendar_timezone} of its working calendar {calendar!r}",
+        "zh-CN": "{source}：分类集的时区 {timezone} 与其工作日历 {calendar!r} 的时区 "
+        "{calendar_timezone} 不一致",
+    },
+    "category_unknown": {
+        "en": "the category set {name!r} has no category {code!r}",
+        "zh-CN": "分类集 {name!r} 中没有小类 {code!r}",
+    },
+    "calendar_time_invalid": {
+        "en": "{source}: {where}: {value!r} is not a time of day HH:MM",
+        "zh-CN": "{source}：{where}：{value!r} 不是 HH:MM 格式的时刻",
+    },
+    "calendar_weekdays_invalid": {
+        "en": "{source}: {where}: working_weekdays must list at least one weekday, each once, "
+        "out of: {allowed} (got {value!r})",
+        "zh-CN": "{source}：{where}：working_weekdays 至少要列出一个工作日，且不能重复，"
+        "可选值：{allowed}（当前值 {value!r}）",
+    },
+    "calendar_periods_invalid": {
+        "en": "{source}: {where}: 'working_periods' must each end after they start, be in "
+        "order and not overlap (got {value})",
+        "zh-CN": "{source}：{where}：'working_periods' 中每个工作时段的结束时刻必须晚于开始时刻，"
+        "且各时段须按顺序排列、互不重叠（当前值 {value}）",
+    },
+    "calendar_range_invalid": {
+        "en": "{source}: {where}: 'to' ({end}) is before 'from' ({start})",
+        "zh-CN": "{source}：{where}：结束日期 'to'（{end}）早于开始日期 'from'（{start}）",
+    },
+    "calendar_date_far": {
+        "en": "{source}: {where}: {day} is not in the notice's year {year} or next to it",
+        "zh-CN": "{source}：{where}：{day} 不在该通知所属的 {year} 年或相邻年份内",
+    },
+    "calendar_date_twice": {
+        "en": "{source}: {where}: {day} is already listed by {other}",
+        "zh-CN": "{source}：{where}：{day} 已在 {other} 中列出",
+    },
+    "calendar_swap_needless": {
+        "en": "{source}: {where}: {day} is a regular working day already; a swapped working "
+        "day (调休) must fall on a regular rest day",
+        "zh-CN": "{source}：{where}：{day} 本来就是工作日；调休上班日必须是原本的休息日",
+    },
+    "calendar_year_duplicate": {
+        "en": "{source}: {where}: the year {year} is listed more than once",
+        "zh-CN": "{source}：{where}：年份 {year} 重复列出",
+    },
+    "calendar_year_not_covered": {
+        "en": "working calendar {name!r}: {source} lists no holidays for {year}; counting "
+        "its regular working weekdays only, so deadlines there ignore that year's holidays "
+        "(add the year to the file)",
+        "zh-CN": "工作日历 {name!r}：{source} 没有 {year} 年的节假日；"
+        "该年只按常规工作日计算，期限未考虑当年节假日（请在文件中补充该年）",
+    },
+    "datetime_naive": {
+        "en": "{value} has no time zone; a deadline needs a time zone-aware date and time",
+        "zh-CN": "{value} 没有时区；计算期限需要带时区的日期时间",
+    },
+    "time_unit_unknown": {
+        "en": "unknown time unit {unit!r}; use one of: {allowed}",
+        "zh-CN": "未知时间单位 {unit!r}；可用单位：{allowed}",
+    },
+    "time_amount_invalid": {
+        "en": "a time amount must be a number > 0 (got {amount!r}); working_days must be whole",
+        "zh-CN": "时限数值必须是大于 0 的数（当前值 {amount!r}）；工作日必须是整数",
+    },
     # checks
     "check_overlap": {
         "en": "{code} and {other} overlap by {area_m2} m2",
