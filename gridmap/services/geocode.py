@@ -481,9 +481,7 @@ def _search(
             limit=limit,
         )
     if road:
-        rows += gazetteer_store.search_names(
-            conn, name=road, kinds=("road",), units=units, city=city, limit=limit
-        )
+        rows += gazetteer_store.search_roads(conn, name=road, units=units, city=city, limit=limit)
     if unit_names:  # the finest unit named: the fallback when nothing finer matches
         rows += gazetteer_store.search_names(
             conn,

@@ -124,6 +124,12 @@ def rebuild(
     if generation is not None:
         conn.execute(_INSERT_UNITS, params)
     conn.execute(_INSERT_OSM, params)
+    # move the new rows from the GIN pending lists into the indexes now, in bulk (see the
+    # migration): queries after the commit find them indexed
+    conn.execute(
+        "SELECT gin_clean_pending_list('gazetteer_entry_name_trgm'), "
+        "gin_clean_pending_list('gazetteer_entry_road_trgm')"
+    )
     counts = {
         kind: int(n)
         for kind, n in conn.execute(
@@ -258,6 +264,25 @@ def search_house_numbers(
         return cur.execute(sql, params).fetchall()
 
 
+def _search_by_name(
+    conn: psycopg.Connection, kind_predicate: str, params: dict[str, Any]
+) -> list[dict[str, Any]]:
+    # kind_predicate is one of the constants below, written out so that the planner can use
+    # the partial trigram index it matches
+    score = _SCORE.format(col="e.name_norm")
+    sql = f"""
+        SELECT * FROM (
+            SELECT DISTINCT ON ({_THING}) {_CANDIDATE_COLUMNS}, {score} AS score
+            FROM gazetteer_entry e
+            WHERE {_MATCH.format(col="e.name_norm")} AND {kind_predicate}
+              AND {_IN_CITY} AND {_IN_UNITS}
+            ORDER BY {_THING}, score DESC, e.id
+        ) t ORDER BY score DESC, id LIMIT %(limit)s
+    """
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(sql, params).fetchall()
+
+
 def search_names(
     conn: psycopg.Connection,
     *,
@@ -267,20 +292,19 @@ def search_names(
     city: str | None,
     limit: int,
 ) -> list[dict[str, Any]]:
-    """Entries of ``kinds`` whose (normalised) name is like ``name``, best score first."""
-    score = _SCORE.format(col="e.name_norm")
-    sql = f"""
-        SELECT * FROM (
-            SELECT DISTINCT ON ({_THING}) {_CANDIDATE_COLUMNS}, {score} AS score
-            FROM gazetteer_entry e
-            WHERE {_MATCH.format(col="e.name_norm")} AND e.kind = ANY(%(kinds)s::text[])
-              AND {_IN_CITY} AND {_IN_UNITS}
-            ORDER BY {_THING}, score DESC, e.id
-        ) t ORDER BY score DESC, id LIMIT %(limit)s
-    """
+    """Entries of ``kinds`` (not house numbers: those are found by number and street) whose
+    normalised name is like ``name``, best score first."""
     params = {"q": name, "kinds": list(kinds), "city": city, "units": list(units), "limit": limit}
-    with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(sql, params).fetchall()
+    predicate = "e.kind <> 'house_number' AND e.kind = ANY(%(kinds)s::text[])"
+    return _search_by_name(conn, predicate, params)
+
+
+def search_roads(
+    conn: psycopg.Connection, *, name: str, units: Sequence[str], city: str | None, limit: int
+) -> list[dict[str, Any]]:
+    """Roads whose normalised name is like ``name``, best score first."""
+    params = {"q": name, "city": city, "units": list(units), "limit": limit}
+    return _search_by_name(conn, "e.kind = 'road'", params)
 
 
 def entry_count(conn: psycopg.Connection) -> int:
