@@ -21,6 +21,7 @@ from gridmap.services import boundaries as boundary_service
 from gridmap.services import coverage as coverage_service
 from gridmap.services import demo as demo_service
 from gridmap.services import facilities as facility_service
+from gridmap.services import geocode as geocode_service
 from gridmap.services import grids as grid_service
 from gridmap.services import locate as locate_service
 from gridmap.services import networks as network_service
@@ -449,6 +450,65 @@ def locate(
     click.echo(
         message("edge_distance", settings.lang, level=deepest, metres=location.edge_distance_m)
     )
+
+
+# --- geocode (issue 5) -------------------------------------------------------------------------
+
+
+@main.group()
+def geocode() -> None:
+    """Offline geocoding: the gazetteer (units + OSM) and address queries."""
+
+
+@geocode.command("build")
+@click.option(
+    "--osm",
+    "osm_files",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="OSM extract (.osm / .osm.pbf) to take places, POIs, roads, house numbers from",
+)
+@pass_context
+def geocode_build(context: Context, osm_files: tuple[Path, ...]) -> None:
+    """Rebuild the gazetteer from the active generation's units and the OSM files."""
+    with context.database() as database:
+        counts = geocode_service.build_gazetteer(
+            database, context.settings, osm_files=list(osm_files)
+        )
+    for kind, n in counts.items():
+        click.echo(f"{kind:<13} {n:>8}")
+    click.echo(f"{'total':<13} {sum(counts.values()):>8}")
+
+
+def _candidate_line(candidate: geocode_service.GeocodeCandidate) -> str:
+    where = f"{candidate.unit_level} {candidate.unit_code}" if candidate.unit_code else "-"
+    return (
+        f"{candidate.score:5.2f}  {candidate.precision:<13} {candidate.lon:.6f},"
+        f"{candidate.lat:.6f}  {candidate.name}  [{candidate.source} {candidate.osm or ''}"
+        f"{' ' if candidate.osm else ''}in {where}]"
+    )
+
+
+@geocode.command("query")
+@click.argument("text")
+@click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
+@pass_context
+def geocode_query(context: Context, text: str, as_json: bool) -> None:
+    """Geocode the address TEXT: decision, precision, best match and every candidate."""
+    settings = context.settings
+    with context.database() as database:
+        result = geocode_service.geocode_address(database, settings, text)
+    if as_json:
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False))
+        return
+    parsed = ", ".join(f"{k}={v}" for k, v in result.parsed.items())
+    click.echo(f"parsed:     {parsed or '-'}")
+    click.echo(f"decision:   {result.decision}")
+    click.echo(f"precision:  {result.best.precision if result.best else '-'}")
+    click.echo(f"reason:     {result.message(settings.lang)}")
+    click.echo(f"best:       {_candidate_line(result.best) if result.best else '-'}")
+    for candidate in result.candidates:
+        click.echo(f"candidate:  {_candidate_line(candidate)}")
 
 
 # --- serve and demo ----------------------------------------------------------------------------

@@ -49,6 +49,23 @@ def _share(value: str) -> float:
     return number
 
 
+# --- geocoding (issue 5) --------------------------------------------------------------------
+
+
+def _names_list(value: str) -> tuple[str, ...]:
+    names = tuple(part.strip() for part in value.split(",") if part.strip())
+    if not names:
+        raise ValueError("must list at least one name, separated by commas")
+    return names
+
+
+def _score(value: str) -> float:
+    number = float(value)
+    if not 0 <= number <= 1:  # also rejects NaN
+        raise ValueError("must be a number between 0 and 1")
+    return number
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every setting gridmap reads; the README's table is generated from ``describe()``.
@@ -225,6 +242,61 @@ class Settings:
             "env": "GRIDMAP_COVERAGE_TARGET_MINUTES",
             "parse": _positive_int,
             "doc": "travel time of the coverage target, in minutes",
+        },
+    )
+
+    # --- geocoding (issue 5) -----------------------------------------------------------------
+    city: str = field(
+        default="",
+        metadata={
+            "env": "GRIDMAP_CITY",
+            "doc": "the deployment's city (e.g. `南京市`, `New York`): context for parsing "
+            "addresses; an address in another city is not matched; empty = no context",
+        },
+    )
+    geocode_accept: tuple[str, ...] = field(
+        default=("house_number", "poi"),
+        metadata={
+            "env": "GRIDMAP_GEOCODE_ACCEPT",
+            "parse": _names_list,
+            "default_text": "house_number,poi",
+            "doc": "precisions a geocoded address is accepted at (`house_number`, `poi`, "
+            "`road` or level names); coarser matches go to triage with their candidates",
+        },
+    )
+    geocode_margin: float = field(
+        default=0.1,
+        metadata={
+            "env": "GRIDMAP_GEOCODE_MARGIN",
+            "parse": _score,
+            "doc": "two candidates whose scores (0-1) differ by less than this and that lie "
+            "farther apart than `GRIDMAP_GEOCODE_AMBIGUOUS_M` make an address ambiguous",
+        },
+    )
+    geocode_ambiguous_m: float = field(
+        default=200.0,
+        metadata={
+            "env": "GRIDMAP_GEOCODE_AMBIGUOUS_M",
+            "parse": _non_negative_float,
+            "doc": "distance in metres beyond which two close-scoring candidates are "
+            "different places (ambiguous), not one place mapped twice",
+        },
+    )
+    geocode_min_score: float = field(
+        default=0.5,
+        metadata={
+            "env": "GRIDMAP_GEOCODE_MIN_SCORE",
+            "parse": _score,
+            "doc": "lowest trigram score (0-1) a best candidate may have to be accepted; "
+            "weaker matches go to triage",
+        },
+    )
+    geocode_candidates: int = field(
+        default=10,
+        metadata={
+            "env": "GRIDMAP_GEOCODE_CANDIDATES",
+            "parse": _positive_int,
+            "doc": "most candidates a geocoding result lists",
         },
     )
 

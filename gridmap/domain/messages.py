@@ -552,6 +552,61 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "target_met": {"en": "target met", "zh-CN": "达标"},
     "target_missed": {"en": "target missed", "zh-CN": "未达标"},
+    # geocoding (issue 5)
+    "osm_no_places": {
+        "en": "{path}: no named place, POI, road or addr:* house number was found",
+        "zh-CN": "{path}：没有找到任何有名称的地点、兴趣点、道路或 addr:* 门牌",
+    },
+    "geocode_empty": {
+        "en": "the address is empty",
+        "zh-CN": "地址为空",
+    },
+    "geocode_too_long": {
+        "en": "the address is {length} characters long; at most {limit} are accepted",
+        "zh-CN": "地址长度为 {length} 个字符，最多接受 {limit} 个",
+    },
+    "gazetteer_empty": {
+        "en": "the gazetteer is empty; build it with: gridmap geocode build [--osm FILE ...]",
+        "zh-CN": "地名库为空；请先运行：gridmap geocode build [--osm 文件 ...]",
+    },
+    "gazetteer_nothing": {
+        "en": "nothing to put in the gazetteer: no active generation and no OSM file "
+        "(activate boundaries, or give --osm FILE)",
+        "zh-CN": "没有可写入地名库的内容：既没有生效的边界版本，也没有 OSM 文件"
+        "（请先激活边界，或用 --osm 指定文件）",
+    },
+    "precision_unknown": {
+        "en": "{setting}: unknown precision {value!r}; known: {known}",
+        "zh-CN": "{setting}：未知的精度 {value!r}；可用：{known}",
+    },
+    "geocode_accepted": {
+        "en": "accepted: {name} ({precision}, score {score:.2f})",
+        "zh-CN": "已采用：{name}（{precision}，得分 {score:.2f}）",
+    },
+    "geocode_ambiguous": {
+        "en": "ambiguous: {count} candidates score within {margin} of the best and lie more "
+        "than {metres:.0f} m apart; a person must choose",
+        "zh-CN": "有歧义：{count} 个候选的得分与最佳候选相差不到 {margin}，"
+        "且相距超过 {metres:.0f} 米；需人工选择",
+    },
+    "geocode_weak": {
+        "en": "no close match: the best candidate scores {score:.2f} (below {minimum}); "
+        "a person must confirm",
+        "zh-CN": "没有足够接近的匹配：最佳候选得分 {score:.2f}（低于 {minimum}）；需人工确认",
+    },
+    "geocode_low_precision": {
+        "en": "low precision: the address is only placed to a {precision} "
+        "(accepted: {accepted}); a person must place it",
+        "zh-CN": "精度不足：该地址只能定位到{precision}级（可接受：{accepted}）；需人工定位",
+    },
+    "geocode_not_found": {
+        "en": "no place in the gazetteer matches this address",
+        "zh-CN": "地名库中没有与该地址匹配的地点",
+    },
+    "geocode_outside_city": {
+        "en": "the address is in {city}, outside this deployment's city {context}: not matched",
+        "zh-CN": "该地址位于{city}，不在本部署的城市{context}范围内：不予匹配",
+    },
 }
 
 
