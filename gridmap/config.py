@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 from gridmap.domain.codes import CodeProfile
@@ -297,6 +298,27 @@ class Settings:
             "env": "GRIDMAP_GEOCODE_CANDIDATES",
             "parse": _positive_int,
             "doc": "most candidates a geocoding result lists",
+        },
+    )
+
+    # --- intake and routing (issue 5) ---------------------------------------------------------
+    data_dir: Path = field(
+        default=Path(__file__).resolve().parents[1] / "data",
+        metadata={
+            "env": "GRIDMAP_DATA_DIR",
+            "parse": Path,
+            "default_text": "the repository's data/",
+            "doc": "folder of the shipped data: category sets (`categories/NAME.toml`) and "
+            "working calendars (`calendars/NAME.toml`)",
+        },
+    )
+    edge_margin_m: float = field(
+        default=10.0,
+        metadata={
+            "env": "GRIDMAP_EDGE_MARGIN_M",
+            "parse": _non_negative_float,
+            "doc": "an issue closer than this (m) to the edge of the unit it was placed in is "
+            "routed but flagged for confirmation (GPS error, a report on the boundary street)",
         },
     )
 

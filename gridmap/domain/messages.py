@@ -607,6 +607,183 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "the address is in {city}, outside this deployment's city {context}: not matched",
         "zh-CN": "该地址位于{city}，不在本部署的城市{context}范围内：不予匹配",
     },
+    # --- intake and routing (issue 5) ---
+    "transition_invalid": {
+        "en": "an issue cannot go from {from_state} to {to_state}",
+        "zh-CN": "案件不能从 {from_state} 转到 {to_state}",
+    },
+    "issue_unknown": {"en": "there is no issue {id}", "zh-CN": "不存在案件 {id}"},
+    "category_withdrawn": {
+        "en": "category {code!r} of set {name!r} has been withdrawn; choose another",
+        "zh-CN": "分类集 {name!r} 的小类 {code!r} 已停用，请选择其他小类",
+    },
+    "category_set_none": {
+        "en": "no category set is loaded; run: gridmap categories load cn (or la311, or a file)",
+        "zh-CN": "尚未加载分类集；请运行：gridmap categories load cn（或 la311，或文件）",
+    },
+    "calendar_missing": {
+        "en": "the working calendar {calendar!r} is missing (looked for {path})",
+        "zh-CN": "缺少工作日历 {calendar!r}（查找位置：{path}）",
+    },
+    "major_unknown": {
+        "en": "the category set {name!r} has no major class {code!r}",
+        "zh-CN": "分类集 {name!r} 中没有大类 {code!r}",
+    },
+    "department_unknown": {
+        "en": "there is no department {code!r}",
+        "zh-CN": "不存在部门 {code!r}",
+    },
+    "field_missing_value": {"en": "{name} is required", "zh-CN": "{name} 为必填项"},
+    "field_type": {
+        "en": "{name} must be a {expected} (got {got})",
+        "zh-CN": "{name} 必须是 {expected}（当前为 {got}）",
+    },
+    "text_too_long": {
+        "en": "{name} is {length} characters long; at most {limit} are allowed",
+        "zh-CN": "{name} 长 {length} 个字符；最多允许 {limit} 个",
+    },
+    "text_markup": {
+        "en": "{name} contains HTML/script markup, which is not accepted",
+        "zh-CN": "{name} 含有 HTML/脚本标记，不予接受",
+    },
+    "text_control": {
+        "en": "{name} contains control characters",
+        "zh-CN": "{name} 含有控制字符",
+    },
+    "coord_type_unknown": {
+        "en": "coord_type {value!r} is unknown; use one of: {known}",
+        "zh-CN": "坐标类型 {value!r} 未知；可用：{known}",
+    },
+    "coordinate_pair": {
+        "en": "a location needs both lon and lat; {missing} is missing",
+        "zh-CN": "位置需要同时提供 lon 和 lat；缺少 {missing}",
+    },
+    "location_missing": {
+        "en": "give a location: lon and lat, or an address",
+        "zh-CN": "请提供位置：lon 和 lat，或地址",
+    },
+    "channel_unknown": {
+        "en": "channel {value!r} is unknown; use one of: {known}",
+        "zh-CN": "渠道 {value!r} 未知；可用：{known}",
+    },
+    "phone_invalid": {
+        "en": "{value!r} is not a phone number",
+        "zh-CN": "{value!r} 不是电话号码",
+    },
+    "email_invalid": {
+        "en": "{value!r} is not an e-mail address",
+        "zh-CN": "{value!r} 不是电子邮件地址",
+    },
+    "datetime_future": {
+        "en": "{name} {value} lies in the future",
+        "zh-CN": "{name} {value} 晚于当前时间",
+    },
+    "attribute_unknown": {
+        "en": "category {category} has no attribute(s) {codes}",
+        "zh-CN": "小类 {category} 没有属性 {codes}",
+    },
+    "attribute_required": {
+        "en": "category {category} requires attribute {code}",
+        "zh-CN": "小类 {category} 必须填写属性 {code}",
+    },
+    "attribute_invalid": {
+        "en": "attribute {code}: {value!r} is not valid (expected {expected})",
+        "zh-CN": "属性 {code}：{value!r} 无效（应为 {expected}）",
+    },
+    "idempotency_mismatch": {
+        "en": "Idempotency-Key {idem_key!r} was already used for a different request",
+        "zh-CN": "幂等键 {idem_key!r} 已用于另一个不同的请求",
+    },
+    "photo_empty": {"en": "photo {index} is empty", "zh-CN": "第 {index} 张照片为空"},
+    "photo_too_large": {
+        "en": "photo {index} is {size} bytes; at most {limit} are allowed",
+        "zh-CN": "第 {index} 张照片大小为 {size} 字节；最多允许 {limit} 字节",
+    },
+    "photo_type": {
+        "en": "photo {index} is {found}; accepted types: {accepted}",
+        "zh-CN": "第 {index} 张照片的格式为 {found}；可接受：{accepted}",
+    },
+    "photo_type_mismatch": {
+        "en": "photo {index} was declared {declared} but is {found}",
+        "zh-CN": "第 {index} 张照片声明为 {declared}，实际为 {found}",
+    },
+    "photo_pixels": {
+        "en": "photo {index} has {pixels} pixels, too many",
+        "zh-CN": "第 {index} 张照片有 {pixels} 像素，过大",
+    },
+    "photo_broken": {
+        "en": "photo {index} is not a readable image: {reason}",
+        "zh-CN": "第 {index} 张照片无法读取：{reason}",
+    },
+    "photos_too_many": {
+        "en": "{count} photos sent; at most {limit} are allowed",
+        "zh-CN": "发送了 {count} 张照片；最多允许 {limit} 张",
+    },
+    "route_outside": {
+        "en": "the point lies outside every unit: triage",
+        "zh-CN": "该点不在任何单元内：转人工分拣",
+    },
+    "route_placed": {"en": "placed in {unit}", "zh-CN": "定位到 {unit}"},
+    "route_near_edge": {
+        "en": "{metres} m from the unit's edge (less than {margin} m): to be confirmed",
+        "zh-CN": "距单元边界 {metres} 米（小于 {margin} 米）：需确认",
+    },
+    "route_handler_grid": {
+        "en": "category {category} is handled in the grid (small matter)",
+        "zh-CN": "小类 {category} 由网格处理（小事网格办）",
+    },
+    "route_handler_department": {
+        "en": "category {category} is handled by a department (big matter)",
+        "zh-CN": "小类 {category} 由部门处理（大事站所办）",
+    },
+    "route_unit_no_worker": {
+        "en": "{unit} has no grid worker assigned",
+        "zh-CN": "{unit} 未分配网格员",
+    },
+    "route_worker_primary": {
+        "en": "to {worker} (#{id}), primary grid worker of {unit}",
+        "zh-CN": "派给 {unit} 的专职网格员 {worker}（#{id}）",
+    },
+    "route_worker_backup": {
+        "en": "to {worker} (#{id}), backup grid worker of {unit}",
+        "zh-CN": "派给 {unit} 的备岗网格员 {worker}（#{id}）",
+    },
+    "route_worker_off_duty": {
+        "en": "{worker} (#{id}, {role}) is off duty",
+        "zh-CN": "{worker}（#{id}，{role}）不在岗",
+    },
+    "route_no_worker": {
+        "en": "no on-duty grid worker anywhere up the hierarchy: triage",
+        "zh-CN": "各级单元均无在岗网格员：转人工分拣",
+    },
+    "route_department_rule": {
+        "en": "to department {department} (responsibility rule {category} in {unit})",
+        "zh-CN": "派给部门 {department}（职责规则：{unit} 范围内的 {category}）",
+    },
+    "route_department_default": {
+        "en": "to department {department}, the category's default",
+        "zh-CN": "派给该小类的默认部门 {department}",
+    },
+    "route_department_none": {
+        "en": "no department is responsible for {category} here: triage",
+        "zh-CN": "此处没有负责 {category} 的部门：转人工分拣",
+    },
+    "route_geocoded": {
+        "en": "address {address!r} matched {name} ({precision})",
+        "zh-CN": "地址 {address!r} 匹配到 {name}（{precision}）",
+    },
+    "route_geocode_unsure": {
+        "en": "address {address!r} not placed ({decision}, {candidates} candidate(s)): triage",
+        "zh-CN": "地址 {address!r} 未能定位（{decision}，{candidates} 个候选）：转人工分拣",
+    },
+    "body_not_json": {
+        "en": "the request body must be a JSON object (Content-Type: application/json)",
+        "zh-CN": "请求体必须是 JSON 对象（Content-Type: application/json）",
+    },
+    "fields_unknown": {
+        "en": "unknown field(s) {names}; known fields: {known}",
+        "zh-CN": "未知字段 {names}；可用字段：{known}",
+    },
 }
 
 

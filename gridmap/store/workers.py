@@ -75,3 +75,41 @@ def list_workers(conn: psycopg.Connection) -> list[dict[str, Any]]:
             GROUP BY w.id ORDER BY w.id
             """
         ).fetchall()
+
+
+def add_duty(conn: psycopg.Connection, *, worker_id: int, starts_at: Any, ends_at: Any) -> int:
+    row = conn.execute(
+        "INSERT INTO worker_duty (worker_id, starts_at, ends_at) VALUES (%s, %s, %s) RETURNING id",
+        (worker_id, starts_at, ends_at),
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def workers_on_units(
+    conn: psycopg.Connection, units: list[tuple[str, str]], *, at: Any
+) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """Current assignments of the given (level, code) units, primary first, each with whether
+    the worker is on duty at ``at``: a worker with no duty periods at all is always on duty,
+    one with a roster only inside a period."""
+    if not units:
+        return {}
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
+            """
+            SELECT a.unit_level, a.unit_code, w.id AS worker_id, w.name, a.role,
+                   (NOT EXISTS (SELECT 1 FROM worker_duty d WHERE d.worker_id = w.id)
+                    OR EXISTS (SELECT 1 FROM worker_duty d WHERE d.worker_id = w.id
+                               AND d.starts_at <= %(at)s AND d.ends_at > %(at)s)) AS on_duty
+            FROM worker_assignment a JOIN worker w ON w.id = a.worker_id
+            WHERE (a.unit_level, a.unit_code) IN (SELECT * FROM unnest(%(levels)s::text[],
+                                                                       %(codes)s::text[]))
+              AND a.valid_to IS NULL AND w.active
+            ORDER BY a.role = 'primary' DESC, a.valid_from, w.id
+            """,
+            {"at": at, "levels": [u[0] for u in units], "codes": [u[1] for u in units]},
+        ).fetchall()
+    found: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in rows:
+        found.setdefault((row["unit_level"], row["unit_code"]), []).append(row)
+    return found

@@ -1,0 +1,502 @@
+"""Use case: take one issue from any front end (JSON API, Open311, CLI), place and route it,
+store it, and answer; never lost (stored before the answer), never duplicated (idempotency
+keys), and every malformed input refused with a clear message before anything is written."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+
+from gridmap.config import Settings
+from gridmap.domain.categories import Category
+from gridmap.domain.routing import Decision, Step
+from gridmap.domain.workflow import open311_status
+from gridmap.errors import AmbiguousError, InputError, NotFoundError
+from gridmap.geo.coords import to_wgs84
+from gridmap.ingest.photos import Photo, clean_photos
+from gridmap.services import geocode as geocode_service
+from gridmap.services.categories import Taxonomy, current_taxonomy, taxonomy_in_use
+from gridmap.services.routing import decision_record, explain_steps, route_one
+from gridmap.store import issues as issue_store
+from gridmap.store import placements as placement_store
+from gridmap.store import units as unit_store
+from gridmap.store.db import Database
+
+LOGGER = logging.getLogger(__name__)
+
+CHANNELS = ("hotline", "app", "patrol", "open311", "import")
+# CGCS2000 and WGS84 (G1762) agree to a few centimetres: far below what a report's location
+# means, so cgcs2000 lon/lat are taken as they are. GCJ-02 and BD-09 are offsets of hundreds
+# of metres and are removed.
+COORD_TYPES = ("wgs84", "gcj02", "bd09", "cgcs2000")
+MAX_DESCRIPTION = 5000
+MAX_SHORT_TEXT = 300
+# An HTML/XML tag or an entity-escaped one: a report has no use for markup, and a script tag
+# would be a stored XSS waiting for whoever renders it without escaping.
+_MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z!?][^>]*>|&lt;\s*/?\s*script", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]{2,30}$")
+
+
+@dataclass(frozen=True)
+class IssueSubmission:
+    """One report as a front end received it (already decoded, not yet checked)."""
+
+    category: str
+    description: str = ""
+    lon: Any = None
+    lat: Any = None
+    coord_type: str = "wgs84"
+    address: str | None = None
+    reporter_name: str | None = None
+    reporter_phone: str | None = None
+    reporter_email: str | None = None
+    channel: str = "app"
+    photos: tuple[tuple[bytes, str | None], ...] = ()
+    attributes: dict[str, Any] = field(default_factory=dict)
+    reported_at: datetime | None = None
+    external_source: str | None = None
+    external_id: str | None = None
+    actor: str = "intake"
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    status: int  # 201 created; a replay returns the first answer's status
+    body: dict[str, Any]
+    replayed: bool = False
+
+    @property
+    def issue_id(self) -> int:
+        return int(self.body["id"])
+
+
+# --- checks --------------------------------------------------------------------------------
+
+
+def check_text(value: Any, *, name: str, limit: int, required: bool = False) -> str | None:
+    """A string without markup or control characters, at most ``limit`` characters."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise InputError("field_missing_value", name=name)
+        return None
+    if not isinstance(value, str):
+        raise InputError("field_type", name=name, expected="string", got=type(value).__name__)
+    text = value.strip()
+    if len(text) > limit:
+        raise InputError("text_too_long", name=name, length=len(text), limit=limit)
+    if _MARKUP.search(text):
+        raise InputError("text_markup", name=name)
+    if _CONTROL.search(text):
+        raise InputError("text_control", name=name)
+    return text
+
+
+def _number(value: Any, *, name: str, low: float, high: float) -> float:
+    if isinstance(value, bool):
+        value = None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not (math.isfinite(number) and low <= number <= high):
+        raise InputError("coordinate_invalid", name=name, low=low, high=high, value=value)
+    return number
+
+
+def to_wgs84_point(lon: Any, lat: Any, coord_type: str) -> tuple[float, float]:
+    """Checked lon/lat in ``coord_type``, converted to WGS84."""
+    if coord_type not in COORD_TYPES:
+        raise InputError("coord_type_unknown", value=coord_type, known=", ".join(COORD_TYPES))
+    x = _number(lon, name="lon", low=-180, high=180)
+    y = _number(lat, name="lat", low=-90, high=90)
+    if coord_type in ("wgs84", "cgcs2000"):
+        return x, y
+    wx, wy = to_wgs84(np.array([x]), np.array([y]), coord_type=coord_type)
+    return float(wx[0]), float(wy[0])
+
+
+def check_attributes(category: Category, values: Any) -> dict[str, Any]:
+    """Values for the category's attribute definitions (Open311 semantics): required ones
+    present, list values among the allowed keys, numbers numeric, unknown codes refused."""
+    if values is None:
+        values = {}
+    if not isinstance(values, dict):
+        raise InputError(
+            "field_type", name="attributes", expected="object", got=type(values).__name__
+        )
+    known = {a.code: a for a in category.attributes}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise InputError(
+            "attribute_unknown", codes=", ".join(map(str, unknown)), category=category.code
+        )
+    checked: dict[str, Any] = {}
+    for code, attribute in known.items():
+        value = values.get(code)
+        if value is None or value == "" or value == []:
+            if attribute.required:
+                raise InputError("attribute_required", code=code, category=category.code)
+            continue
+        allowed = {key for key, _, _ in attribute.values}
+        if attribute.datatype == "number":
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                number = math.nan
+            if not math.isfinite(number):
+                raise InputError("attribute_invalid", code=code, value=value, expected="number")
+            checked[code] = number
+        elif attribute.datatype == "singlevaluelist":
+            if str(value) not in allowed:
+                raise InputError(
+                    "attribute_invalid", code=code, value=value, expected=", ".join(sorted(allowed))
+                )
+            checked[code] = str(value)
+        elif attribute.datatype == "multivaluelist":
+            items = value if isinstance(value, list) else [value]
+            bad = [v for v in items if str(v) not in allowed]
+            if bad:
+                raise InputError(
+                    "attribute_invalid", code=code, value=bad, expected=", ".join(sorted(allowed))
+                )
+            checked[code] = [str(v) for v in items]
+        else:
+            checked[code] = check_text(
+                value if isinstance(value, str) else str(value),
+                name=f"attribute[{code}]",
+                limit=MAX_DESCRIPTION,
+            )
+    return checked
+
+
+@dataclass(frozen=True)
+class CheckedSubmission:
+    category: Category
+    description: str
+    point: tuple[float, float] | None  # WGS84
+    input_point: tuple[float, float] | None
+    coord_type: str | None
+    address: str | None
+    reporter: dict[str, str | None]
+    channel: str
+    photos: list[Photo]
+    attributes: dict[str, Any]
+    reported_at: datetime
+
+
+def check_submission(taxonomy: Taxonomy, submission: IssueSubmission) -> CheckedSubmission:
+    """Every check that needs no database; the first problem raises InputError."""
+    code = check_text(submission.category, name="category", limit=64, required=True)
+    category = taxonomy.category(str(code))
+    if submission.channel not in CHANNELS:
+        raise InputError("channel_unknown", value=submission.channel, known=", ".join(CHANNELS))
+    description = check_text(submission.description, name="description", limit=MAX_DESCRIPTION)
+    address = check_text(submission.address, name="address", limit=MAX_SHORT_TEXT)
+    point = input_point = None
+    has_lon = submission.lon not in (None, "")
+    has_lat = submission.lat not in (None, "")
+    if has_lon or has_lat:
+        if not (has_lon and has_lat):
+            raise InputError("coordinate_pair", missing="lat" if has_lon else "lon")
+        point = to_wgs84_point(submission.lon, submission.lat, submission.coord_type)
+        input_point = (float(submission.lon), float(submission.lat))
+    elif address is None:
+        raise InputError("location_missing")
+    name = check_text(submission.reporter_name, name="reporter_name", limit=MAX_SHORT_TEXT)
+    phone = check_text(submission.reporter_phone, name="reporter_phone", limit=40)
+    if phone is not None and not _PHONE.match(phone):
+        raise InputError("phone_invalid", value=phone)
+    email = check_text(submission.reporter_email, name="reporter_email", limit=MAX_SHORT_TEXT)
+    if email is not None and not _EMAIL.match(email):
+        raise InputError("email_invalid", value=email)
+    reported_at = submission.reported_at or datetime.now(UTC)
+    if reported_at.tzinfo is None:
+        raise InputError("datetime_naive", value="reported_at")
+    if reported_at > datetime.now(UTC) + timedelta(minutes=5):
+        raise InputError("datetime_future", name="reported_at", value=reported_at.isoformat())
+    return CheckedSubmission(
+        category=category,
+        description=description or "",
+        point=point,
+        input_point=input_point,
+        coord_type=submission.coord_type if point else None,
+        address=address,
+        reporter={"reporter_name": name, "reporter_phone": phone, "reporter_email": email},
+        channel=submission.channel,
+        photos=clean_photos(list(submission.photos)),
+        attributes=check_attributes(category, submission.attributes),
+        reported_at=reported_at,
+    )
+
+
+def fingerprint(submission: IssueSubmission) -> str:
+    """What makes two requests "the same" for an idempotency key: every field, photos by
+    their hash."""
+    data = {k: v for k, v in submission.__dict__.items() if k not in ("photos", "actor")}
+    data["photos"] = [hashlib.sha256(p).hexdigest() for p, _ in submission.photos]
+    text = json.dumps(data, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# --- intake --------------------------------------------------------------------------------
+
+
+def _geocode(
+    db: Database, settings: Settings, address: str
+) -> tuple[tuple[float, float] | None, dict[str, Any], Step]:
+    """The point for an address when the gazetteer is sure of it; otherwise None and the
+    candidates, for the triage queue (never a guess)."""
+    result = geocode_service.geocode_address(db, settings, address)
+    if result.accepted and result.best is not None:
+        step = Step(
+            "route_geocoded",
+            {"address": address, "precision": result.best.precision, "name": result.best.name},
+        )
+        return (result.best.lon, result.best.lat), result.to_json(), step
+    step = Step(
+        "route_geocode_unsure",
+        {"address": address, "decision": result.decision, "candidates": len(result.candidates)},
+    )
+    return None, result.to_json(), step
+
+
+def submit_issue(
+    db: Database,
+    settings: Settings,
+    submission: IssueSubmission,
+    *,
+    idempotency_key: str | None = None,
+    lang: str = "en",
+) -> IntakeResult:
+    """Check, place, route and store one issue; answer with its public view.
+
+    With ``idempotency_key`` the first answer is stored with the issue in one transaction;
+    a retry with the same key and the same request gets that answer and creates nothing; the
+    same key with a different request is refused (AmbiguousError, 409)."""
+    if idempotency_key is not None:
+        idempotency_key = check_text(idempotency_key, name="Idempotency-Key", limit=255)
+    taxonomy = current_taxonomy(db)
+    checked = check_submission(taxonomy, submission)
+    print_ = fingerprint(submission)
+    geocode: dict[str, Any] | None = None
+    first_steps: list[Step] = []
+    point = checked.point
+    if point is None and checked.address is not None:
+        point, geocode, step = _geocode(db, settings, checked.address)
+        first_steps.append(step)
+    with db.transaction() as conn:
+        if idempotency_key:
+            earlier = issue_store.claim_idempotency_key(conn, idempotency_key, print_)
+            if earlier is not None:
+                if earlier["fingerprint"] != print_:
+                    raise AmbiguousError("idempotency_mismatch", idem_key=idempotency_key)
+                return IntakeResult(int(earlier["status"]), earlier["body"], replayed=True)
+        generation = unit_store.active_generation(conn)
+        chain: list[dict[str, str]] = []
+        edge = None
+        if point is not None and generation is not None:
+            chain, edge = unit_store.locate_point(
+                conn, point[0], point[1], levels=settings.levels.names, generation=generation
+            )
+        if point is None:
+            decision = Decision("triage", None, None, None, False, tuple(first_steps))
+        else:
+            decision = route_one(
+                conn, settings, taxonomy, checked.category, chain, edge, extra_steps=first_steps
+            )
+        record = decision_record(decision, generation)
+        deadlines = taxonomy.calendar.deadlines(checked.reported_at, checked.category.time_limits)
+        state = "triage" if decision.target_kind == "triage" else "dispatched"
+        values = {
+            **record,
+            **checked.reporter,
+            "set_name": taxonomy.categories.name,
+            "category_code": checked.category.code,
+            "description": checked.description,
+            "channel": checked.channel,
+            "input_lon": checked.input_point[0] if checked.input_point else None,
+            "input_lat": checked.input_point[1] if checked.input_point else None,
+            "input_coord_type": checked.coord_type,
+            "address": checked.address,
+            "geocode": geocode,
+            "external_source": submission.external_source,
+            "external_id": submission.external_id,
+            "state": state,
+            "severity": checked.category.severity,
+            "attributes": checked.attributes,
+            "reported_at": checked.reported_at,
+            "due_at": max((due for _, due in deadlines), default=None),
+            "deadlines": [
+                {
+                    "stage": limit.stage,
+                    "due_at": due.isoformat(),
+                    "label_en": limit.label_en,
+                    "label_zh": limit.label_zh,
+                }
+                for limit, due in deadlines
+            ],
+            "edge_distance_m": edge if chain else None,
+        }
+        issue_id = issue_store.insert_issue(
+            conn, values, lon=point[0] if point else None, lat=point[1] if point else None
+        )
+        if issue_id is None:  # an external id seen before (a client's own retry)
+            existing = issue_store.issue_by_external_id(
+                conn, str(submission.external_source), str(submission.external_id)
+            )
+            assert existing is not None
+            return IntakeResult(200, issue_view(conn, existing, lang=lang), replayed=True)
+        issue_store.add_event(
+            conn,
+            issue_id,
+            actor=submission.actor,
+            from_state=None,
+            to_state="reported",
+            data={"channel": checked.channel},
+        )
+        if state == "triage":
+            issue_store.add_event(
+                conn, issue_id, actor="router", from_state="reported", to_state="triage"
+            )
+        else:
+            issue_store.add_event(
+                conn, issue_id, actor="router", from_state="reported", to_state="filed"
+            )
+            issue_store.add_event(
+                conn,
+                issue_id,
+                actor="router",
+                from_state="filed",
+                to_state="dispatched",
+                data={"worker_id": decision.worker_id, "department": decision.department_code},
+            )
+        issue_store.add_routing_decision(conn, issue_id, record)
+        if checked.photos:
+            issue_store.add_photos(conn, issue_id, checked.photos)
+        if point is not None:
+            placement_store.place(
+                conn,
+                subject="issue",
+                subject_id=issue_id,
+                lon=point[0],
+                lat=point[1],
+                generation=generation if chain else None,
+                level=record["unit_level"],
+                code=record["unit_code"],
+            )
+        body = issue_view(conn, issue_id, lang=lang, with_duplicates=True)
+        if idempotency_key:
+            issue_store.finish_idempotency_key(
+                conn, idempotency_key, status=201, body=body, issue_id=issue_id
+            )
+    LOGGER.info("issue %s %s -> %s", issue_id, checked.category.code, decision.target_kind)
+    return IntakeResult(201, body)
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def issue_view(
+    conn: Any, issue_id: int, *, lang: str = "en", with_duplicates: bool = False
+) -> dict[str, Any]:
+    """The public view of an issue (never the reporter's contact)."""
+    row = issue_store.get_issue(conn, issue_id)
+    if row is None:
+        raise NotFoundError("issue_unknown", id=issue_id)
+    decisions = issue_store.routing_decisions(conn, issue_id)
+    view: dict[str, Any] = {
+        "id": row["id"],
+        "state": row["state"],
+        "status": open311_status(row["state"]),
+        "category": {
+            "set": row["set_name"],
+            "code": row["category_code"],
+            "name_en": row["category_name_en"],
+            "name_zh": row["category_name_zh"],
+            "kind": row["category_kind"],
+        },
+        "severity": row["severity"],
+        "description": row["description"],
+        "channel": row["channel"],
+        "lon": row["lon"],
+        "lat": row["lat"],
+        "address": row["address"],
+        "attributes": row["attributes"],
+        "reported_at": _iso(row["reported_at"]),
+        "due_at": _iso(row["due_at"]),
+        "deadlines": row["deadlines"],
+        "unit": (
+            {
+                "level": row["unit_level"],
+                "code": row["unit_code"],
+                "name": row["unit_name"],
+                "generation": row["generation"],
+            }
+            if row["unit_code"]
+            else None
+        ),
+        "edge_distance_m": (
+            round(row["edge_distance_m"], 2) if row["edge_distance_m"] is not None else None
+        ),
+        "needs_confirmation": row["needs_confirmation"],
+        "target": {
+            "kind": row["target_kind"],
+            "worker": (
+                {"id": row["worker_id"], "name": row["worker_name"]} if row["worker_id"] else None
+            ),
+            "department": (
+                {
+                    "code": row["department_code"],
+                    "name_en": row["department_name_en"],
+                    "name_zh": row["department_name_zh"],
+                }
+                if row["department_code"]
+                else None
+            ),
+        },
+        "routing": explain_steps(decisions[-1]["steps"], lang) if decisions else [],
+        "master_id": row["master_id"],
+        "photo_count": row["photo_count"],
+        "geocode": row["geocode"],
+        "status_notes": row["status_notes"],
+    }
+    if with_duplicates and row["lon"] is not None:
+        taxonomy_category = _category_of(conn, row)
+        view["possible_duplicates"] = [
+            {**d, "reported_at": _iso(d["reported_at"])}
+            for d in issue_store.nearby_open_issues(
+                conn,
+                set_name=row["set_name"],
+                category_code=row["category_code"],
+                lon=row["lon"],
+                lat=row["lat"],
+                radius_m=taxonomy_category.duplicate_radius_m,
+                since=row["reported_at"]
+                - timedelta(hours=taxonomy_category.duplicate_window_hours),
+                exclude_id=row["id"],
+            )
+        ]
+    elif with_duplicates:
+        view["possible_duplicates"] = []
+    return view
+
+
+def _category_of(conn: Any, row: dict[str, Any]) -> Category:
+    return taxonomy_in_use(conn).categories.category(row["category_code"])
+
+
+def get_issue(db: Database, issue_id: int, *, lang: str = "en") -> dict[str, Any]:
+    """The public view of one issue (NotFoundError for an unknown id)."""
+    with db.connection() as conn:
+        return issue_view(conn, issue_id, lang=lang)

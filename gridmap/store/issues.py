@@ -1,0 +1,410 @@
+"""Issues: the case rows, their append-only events, routing decisions, photos, idempotency
+keys, duplicate search and merges. Reporter contact columns are read only by
+``reporter_contacts`` (for notifying reporters); every other query leaves them out."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+
+LOGGER = logging.getLogger(__name__)
+
+# What other roles may see of an issue: never the reporter's contact.
+PUBLIC_COLUMNS = """
+    i.id, i.set_name, i.category_code, c.name_en AS category_name_en,
+    c.name_zh AS category_name_zh, c.kind AS category_kind, i.description, i.channel,
+    ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat, i.address, i.geocode, i.external_source,
+    i.external_id, i.state, i.version, i.severity, i.attributes, i.reported_at, i.created_at,
+    i.due_at, i.deadlines, i.generation, i.unit_level, i.unit_code, u.name AS unit_name,
+    i.edge_distance_m, i.target_kind, i.worker_id, w.name AS worker_name, i.department_code,
+    d.name_en AS department_name_en, d.name_zh AS department_name_zh, i.needs_confirmation,
+    i.master_id, i.status_notes, i.closed_at,
+    (SELECT count(*) FROM issue_photo p WHERE p.issue_id = i.id) AS photo_count
+"""
+PUBLIC_FROM = """
+    issue i
+    JOIN category c ON c.set_name = i.set_name AND c.code = i.category_code
+    LEFT JOIN worker w ON w.id = i.worker_id
+    LEFT JOIN department d ON d.code = i.department_code
+    LEFT JOIN admin_unit u ON u.level = i.unit_level AND u.code = i.unit_code
+        AND u.generation_low <= i.generation AND u.generation_high >= i.generation
+"""
+
+ISSUE_COLUMNS = (
+    "set_name",
+    "category_code",
+    "description",
+    "channel",
+    "input_lon",
+    "input_lat",
+    "input_coord_type",
+    "address",
+    "geocode",
+    "reporter_name",
+    "reporter_phone",
+    "reporter_email",
+    "external_source",
+    "external_id",
+    "state",
+    "severity",
+    "attributes",
+    "reported_at",
+    "due_at",
+    "deadlines",
+    "generation",
+    "unit_level",
+    "unit_code",
+    "edge_distance_m",
+    "target_kind",
+    "worker_id",
+    "department_code",
+    "needs_confirmation",
+)
+JSON_COLUMNS = ("geocode", "attributes", "deadlines")
+
+
+# --- idempotency ---------------------------------------------------------------------------
+
+
+def claim_idempotency_key(
+    conn: psycopg.Connection, key: str, fingerprint: str
+) -> dict[str, Any] | None:
+    """Take ``key`` for this transaction, or return the row of whoever took it first.
+
+    A concurrent request with the same key blocks on the primary key until the first
+    transaction ends: after a commit it gets the stored response, after a rollback it takes
+    the key itself. So a retry never creates a second issue."""
+    taken = conn.execute(
+        """
+        INSERT INTO idempotency_key (key, fingerprint, status, body) VALUES (%s, %s, 0, '{}')
+        ON CONFLICT (key) DO NOTHING RETURNING key
+        """,
+        (key, fingerprint),
+    ).fetchone()
+    if taken:
+        return None
+    with conn.cursor(row_factory=dict_row) as cur:
+        row = cur.execute(
+            "SELECT fingerprint, status, body, issue_id FROM idempotency_key WHERE key = %s",
+            (key,),
+        ).fetchone()
+    assert row is not None
+    return row
+
+
+def finish_idempotency_key(
+    conn: psycopg.Connection, key: str, *, status: int, body: dict[str, Any], issue_id: int
+) -> None:
+    conn.execute(
+        "UPDATE idempotency_key SET status = %s, body = %s, issue_id = %s WHERE key = %s",
+        (status, json.dumps(body, ensure_ascii=False, default=str), issue_id, key),
+    )
+
+
+# --- writing issues ------------------------------------------------------------------------
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False, default=str)
+
+
+def insert_issue(
+    conn: psycopg.Connection, values: dict[str, Any], *, lon: float | None, lat: float | None
+) -> int | None:
+    """Insert one issue; None when its (external_source, external_id) is already there."""
+    params = {
+        c: _json(values.get(c)) if c in JSON_COLUMNS else values.get(c) for c in ISSUE_COLUMNS
+    }
+    params["attributes"] = params["attributes"] or "{}"
+    params["deadlines"] = params["deadlines"] or "[]"
+    statement = sql.SQL(
+        """
+        INSERT INTO issue ({columns}, geom)
+        VALUES ({values}, CASE WHEN %(lon)s::float8 IS NULL THEN NULL
+                          ELSE ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) END)
+        ON CONFLICT (external_source, external_id) DO NOTHING
+        RETURNING id
+        """
+    ).format(
+        columns=sql.SQL(", ").join(sql.Identifier(c) for c in ISSUE_COLUMNS),
+        values=sql.SQL(", ").join(sql.Placeholder(c) for c in ISSUE_COLUMNS),
+    )
+    row = conn.execute(statement, {**params, "lon": lon, "lat": lat}).fetchone()
+    return int(row[0]) if row else None
+
+
+def issue_by_external_id(conn: psycopg.Connection, source: str, external_id: str) -> int | None:
+    row = conn.execute(
+        "SELECT id FROM issue WHERE external_source = %s AND external_id = %s",
+        (source, external_id),
+    ).fetchone()
+    return int(row[0]) if row else None
+
+
+def add_event(
+    conn: psycopg.Connection,
+    issue_id: int,
+    *,
+    actor: str,
+    from_state: str | None,
+    to_state: str,
+    note: str = "",
+    data: dict[str, Any] | None = None,
+) -> None:
+    conn.execute(
+        """
+        INSERT INTO issue_event (issue_id, actor, from_state, to_state, note, data)
+        VALUES (%s, %s, %s, %s, %s, %s)
+        """,
+        (issue_id, actor, from_state, to_state, note, _json(data or {})),
+    )
+
+
+def add_routing_decision(conn: psycopg.Connection, issue_id: int, decision: dict[str, Any]) -> None:
+    conn.execute(
+        """
+        INSERT INTO routing_decision (issue_id, generation, unit_level, unit_code, target_kind,
+                                      worker_id, department_code, needs_confirmation, steps)
+        VALUES (%(issue_id)s, %(generation)s, %(unit_level)s, %(unit_code)s, %(target_kind)s,
+                %(worker_id)s, %(department_code)s, %(needs_confirmation)s, %(steps)s)
+        """,
+        {**decision, "issue_id": issue_id, "steps": _json(decision["steps"])},
+    )
+
+
+def set_route(conn: psycopg.Connection, issue_id: int, decision: dict[str, Any]) -> None:
+    """Store a new routing decision and make it the issue's current target."""
+    add_routing_decision(conn, issue_id, decision)
+    conn.execute(
+        """
+        UPDATE issue SET target_kind = %(target_kind)s, worker_id = %(worker_id)s,
+            department_code = %(department_code)s, needs_confirmation = %(needs_confirmation)s,
+            generation = %(generation)s, unit_level = %(unit_level)s, unit_code = %(unit_code)s,
+            version = version + 1
+        WHERE id = %(id)s
+        """,
+        {**decision, "id": issue_id},
+    )
+
+
+def add_photos(conn: psycopg.Connection, issue_id: int, photos: Sequence[Any]) -> None:
+    with conn.cursor() as cur:
+        cur.executemany(
+            """
+            INSERT INTO issue_photo (issue_id, content_type, width, height, sha256, data)
+            VALUES (%s, %s, %s, %s, %s, %s)
+            """,
+            [(issue_id, p.content_type, p.width, p.height, p.sha256, p.data) for p in photos],
+        )
+
+
+def change_state(
+    conn: psycopg.Connection,
+    issue_id: int,
+    *,
+    expected_version: int,
+    to_state: str,
+    actor: str,
+    note: str = "",
+    closed: bool = False,
+    data: dict[str, Any] | None = None,
+) -> bool:
+    """Move an issue to ``to_state`` if nobody changed it since ``expected_version`` was read
+    (no lost updates); False when the version moved on."""
+    row = conn.execute(
+        """
+        UPDATE issue SET state = %s, version = version + 1,
+            closed_at = CASE WHEN %s THEN now() ELSE closed_at END,
+            status_notes = CASE WHEN %s <> '' THEN %s ELSE status_notes END
+        WHERE id = %s AND version = %s
+        RETURNING (SELECT state FROM issue WHERE id = %s)
+        """,
+        (to_state, closed, note, note, issue_id, expected_version, issue_id),
+    ).fetchone()
+    if row is None:
+        return False
+    add_event(
+        conn, issue_id, actor=actor, from_state=row[0], to_state=to_state, note=note, data=data
+    )
+    return True
+
+
+def merge_into(
+    conn: psycopg.Connection, duplicate_id: int, master_id: int, *, actor: str, note: str
+) -> None:
+    """Mark ``duplicate_id`` (and anything already merged into it) as following the master."""
+    rows = conn.execute(
+        """
+        UPDATE issue SET master_id = %(master)s, version = version + 1,
+            state = CASE WHEN id = %(dup)s THEN 'merged' ELSE state END
+        WHERE id = %(dup)s OR master_id = %(dup)s
+        RETURNING id, (SELECT state FROM issue o WHERE o.id = issue.id)
+        """,
+        {"master": master_id, "dup": duplicate_id},
+    ).fetchall()
+    for issue_id, old_state in rows:
+        if issue_id == duplicate_id:
+            add_event(
+                conn,
+                issue_id,
+                actor=actor,
+                from_state=old_state,
+                to_state="merged",
+                note=note,
+                data={"master_id": master_id},
+            )
+
+
+# --- reading issues ------------------------------------------------------------------------
+
+
+def get_issue(conn: psycopg.Connection, issue_id: int, *, lock: bool = False) -> dict | None:
+    query = f"SELECT {PUBLIC_COLUMNS} FROM {PUBLIC_FROM} WHERE i.id = %s"
+    if lock:
+        query += " FOR UPDATE OF i"
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(query, (issue_id,)).fetchone()
+
+
+def issue_events(conn: psycopg.Connection, issue_id: int) -> list[dict[str, Any]]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT at, actor, from_state, to_state, note, data FROM issue_event "
+            "WHERE issue_id = %s ORDER BY at, id",
+            (issue_id,),
+        ).fetchall()
+
+
+def routing_decisions(conn: psycopg.Connection, issue_id: int) -> list[dict[str, Any]]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            """
+            SELECT decided_at, generation, unit_level, unit_code, target_kind, worker_id,
+                   department_code, needs_confirmation, steps
+            FROM routing_decision WHERE issue_id = %s ORDER BY decided_at, id
+            """,
+            (issue_id,),
+        ).fetchall()
+
+
+def nearby_open_issues(
+    conn: psycopg.Connection,
+    *,
+    set_name: str,
+    category_code: str,
+    lon: float,
+    lat: float,
+    radius_m: float,
+    since: datetime,
+    exclude_id: int | None,
+    limit: int = 10,
+) -> list[dict[str, Any]]:
+    """Open issues of the same category within ``radius_m`` reported since ``since``, nearest
+    first; merged issues point to their master, so only masters are offered."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            """
+            WITH pt AS (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)::geography AS g)
+            SELECT i.id, i.state, i.reported_at, i.description,
+                   round(ST_Distance(i.geom::geography, pt.g)::numeric, 1)::float8
+                       AS distance_m
+            FROM issue i, pt
+            -- geography: the radius is in metres; served by the issue_geog GiST index
+            WHERE ST_DWithin(i.geom::geography, pt.g, %(radius)s)
+              AND i.set_name = %(set)s AND i.category_code = %(cat)s
+              AND i.closed_at IS NULL AND i.master_id IS NULL
+              AND i.reported_at >= %(since)s
+              AND (%(exclude)s::bigint IS NULL OR i.id <> %(exclude)s)
+            ORDER BY distance_m, i.id LIMIT %(limit)s
+            """,
+            {
+                "lon": lon,
+                "lat": lat,
+                "radius": radius_m,
+                "set": set_name,
+                "cat": category_code,
+                "since": since,
+                "exclude": exclude_id,
+                "limit": limit,
+            },
+        ).fetchall()
+
+
+def list_issues(
+    conn: psycopg.Connection,
+    *,
+    ids: Sequence[int] | None = None,
+    category_codes: Sequence[str] | None = None,
+    states: Sequence[str] | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+    target_kind: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """Issues matching every given filter, newest first."""
+    where = ["true"]
+    params: dict[str, Any] = {"limit": limit, "offset": offset}
+    if ids is not None:
+        where.append("i.id = ANY(%(ids)s)")
+        params["ids"] = list(ids)
+    if category_codes is not None:
+        where.append("i.category_code = ANY(%(cats)s)")
+        params["cats"] = list(category_codes)
+    if states is not None:
+        where.append("i.state = ANY(%(states)s)")
+        params["states"] = list(states)
+    if start is not None:
+        where.append("i.reported_at >= %(start)s")
+        params["start"] = start
+    if end is not None:
+        where.append("i.reported_at <= %(end)s")
+        params["end"] = end
+    if bbox is not None:
+        where.append("i.geom && ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326)")
+        params.update(dict(zip(("x0", "y0", "x1", "y1"), bbox, strict=True)))
+    if target_kind is not None:
+        where.append("i.target_kind = %(kind)s")
+        params["kind"] = target_kind
+    query = (
+        f"SELECT {PUBLIC_COLUMNS} FROM {PUBLIC_FROM} WHERE {' AND '.join(where)} "
+        "ORDER BY i.reported_at DESC, i.id DESC LIMIT %(limit)s OFFSET %(offset)s"
+    )
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(query, params).fetchall()
+
+
+def duplicates_of(conn: psycopg.Connection, master_id: int) -> list[int]:
+    return [
+        int(r[0])
+        for r in conn.execute("SELECT id FROM issue WHERE master_id = %s ORDER BY id", (master_id,))
+    ]
+
+
+def reporter_contacts(conn: psycopg.Connection, master_id: int) -> list[dict[str, Any]]:
+    """The reporters of an issue and of every duplicate merged into it: who must hear the
+    outcome. The only query that reads contact columns."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            """
+            SELECT id AS issue_id, reporter_name, reporter_phone, reporter_email
+            FROM issue WHERE (id = %s OR master_id = %s)
+              AND coalesce(reporter_phone, reporter_email) IS NOT NULL
+            ORDER BY id
+            """,
+            (master_id, master_id),
+        ).fetchall()
+
+
+def count_issues(conn: psycopg.Connection) -> int:
+    row = conn.execute("SELECT count(*) FROM issue").fetchone()
+    assert row is not None
+    return int(row[0])

@@ -1,0 +1,322 @@
+"""Issue intake and routing against real PostGIS: worker, backup, up the hierarchy,
+department rules, triage, near edge, idempotency under concurrent retries, duplicates,
+photos without EXIF, and a bad-input battery that must store nothing and never 5xx."""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from gridmap.app import create_app
+from gridmap.errors import AmbiguousError
+from gridmap.geo.coords import wgs84_to_gcj02
+from gridmap.services import categories as category_service
+from gridmap.services import intake
+from gridmap.services import routing as routing_service
+from gridmap.store import issues as issue_store
+from gridmap.store import workers as worker_store
+from tests.conftest import STEP, X0, Y0
+
+pytestmark = pytest.mark.db
+
+CELL_W1 = (X0 + STEP / 2, Y0 + STEP / 4)  # centre of cell 320101001 (west district)
+CELL_E1 = (X0 + 1.5 * STEP, Y0 + STEP / 4)  # centre of cell 320102001 (east district)
+GRID_CATEGORY = "E0101"  # exposed garbage: the grid worker's
+DEPT_CATEGORY = "C0104"  # power cable manhole cover: the power company's
+
+
+@pytest.fixture
+def grid_with_categories(database, settings, load_small_grid):
+    category_service.load_categories(database, settings, "cn")
+    return settings
+
+
+def _worker(database, name, code, role="primary", level="cell"):
+    with database.transaction() as conn:
+        wid = worker_store.add_worker(conn, name=name, phone="13800000000", department=None)
+        worker_store.assign_worker(conn, worker_id=wid, level=level, code=code, role=role)
+    return wid
+
+
+def _submit(database, settings, point=CELL_W1, category=GRID_CATEGORY, **kw):
+    sub = intake.IssueSubmission(category=category, lon=point[0], lat=point[1], **kw)
+    return intake.submit_issue(database, settings, sub)
+
+
+def _count(database):
+    with database.connection() as conn:
+        return issue_store.count_issues(conn)
+
+
+def test_grid_issue_goes_to_the_cells_primary_worker(database, grid_with_categories):
+    settings = grid_with_categories
+    primary = _worker(database, "王网格", "320101001")
+    _worker(database, "李备岗", "320101001", role="backup")
+    result = _submit(database, settings, description="垃圾堆放", reporter_phone="13900000000")
+    body = result.body
+    assert result.status == 201
+    assert body["unit"]["code"] == "320101001"
+    assert body["target"] == {
+        "kind": "worker",
+        "worker": {"id": primary, "name": "王网格"},
+        "department": None,
+    }
+    assert body["state"] == "dispatched" and body["status"] == "open"
+    assert body["due_at"] is not None and body["deadlines"]
+    assert "13900000000" not in str(intake.get_issue(database, body["id"]))
+    with database.connection() as conn:
+        events = [e["to_state"] for e in issue_store.issue_events(conn, body["id"])]
+    assert events == ["reported", "filed", "dispatched"]
+
+
+def test_off_duty_primary_falls_back_to_backup_then_up_the_hierarchy(
+    database, grid_with_categories
+):
+    settings = grid_with_categories
+    primary = _worker(database, "王网格", "320101001")
+    backup = _worker(database, "李备岗", "320101001", role="backup")
+    district = _worker(database, "区值班", "320101", level="district")
+    past = datetime.now(UTC) - timedelta(days=2)
+    with database.transaction() as conn:  # the primary works a roster that is over
+        worker_store.add_duty(
+            conn, worker_id=primary, starts_at=past, ends_at=past + timedelta(hours=8)
+        )
+    assert _submit(database, settings).body["target"]["worker"]["id"] == backup
+    with database.transaction() as conn:
+        worker_store.add_duty(
+            conn, worker_id=backup, starts_at=past, ends_at=past + timedelta(hours=8)
+        )
+    decided = _submit(database, settings).body
+    assert decided["target"]["worker"]["id"] == district
+    assert any("off duty" in step for step in decided["routing"])
+
+
+def test_department_category_follows_the_most_specific_rule(database, grid_with_categories):
+    settings = grid_with_categories
+    assert (
+        _submit(database, settings, category=DEPT_CATEGORY).body["target"]["department"]["code"]
+        == "power"
+    )
+    category_service.add_responsibility(
+        database, settings, department="municipal", major="01", unit_code="320102"
+    )
+    category_service.add_responsibility(
+        database, settings, department="telecom", category=DEPT_CATEGORY
+    )
+    east = _submit(database, settings, point=CELL_E1, category=DEPT_CATEGORY).body
+    west = _submit(database, settings, category=DEPT_CATEGORY).body
+    assert east["target"]["department"]["code"] == "municipal"  # deeper unit wins
+    assert west["target"]["department"]["code"] == "telecom"  # city-wide exact rule
+
+
+def test_outside_goes_to_triage_and_near_edge_is_flagged(database, grid_with_categories):
+    settings = grid_with_categories
+    _worker(database, "王网格", "320101001")
+    outside = _submit(database, settings, point=(X0 - 0.05, Y0)).body
+    assert outside["target"]["kind"] == "triage" and outside["state"] == "triage"
+    near = _submit(database, settings, point=(X0 + STEP / 2, Y0 + STEP / 2 - 0.00003)).body
+    assert near["target"]["kind"] == "worker" and near["needs_confirmation"] is True
+    explained = routing_service.routing_history(database, near["id"])[-1]["steps"]
+    assert [s["key"] for s in explained][:2] == ["route_placed", "route_near_edge"]
+
+
+def test_gcj02_location_is_converted_to_wgs84(database, grid_with_categories):
+    settings = grid_with_categories
+    gx, gy = wgs84_to_gcj02(np.array([CELL_W1[0]]), np.array([CELL_W1[1]]))
+    body = _submit(database, settings, point=(float(gx[0]), float(gy[0])), coord_type="gcj02").body
+    assert math.isclose(body["lon"], CELL_W1[0], abs_tol=1e-6)
+    assert math.isclose(body["lat"], CELL_W1[1], abs_tol=1e-6)
+    assert body["unit"]["code"] == "320101001"
+
+
+def test_concurrent_retries_with_one_idempotency_key_create_one_issue(
+    database, grid_with_categories
+):
+    settings = grid_with_categories
+    sub = intake.IssueSubmission(category=GRID_CATEGORY, lon=CELL_W1[0], lat=CELL_W1[1])
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(
+            pool.map(
+                lambda _: intake.submit_issue(database, settings, sub, idempotency_key="k-1"),
+                range(8),
+            )
+        )
+    assert len({r.body["id"] for r in results}) == 1
+    assert sum(not r.replayed for r in results) == 1
+    assert _count(database) == 1
+    other = intake.IssueSubmission(category=GRID_CATEGORY, lon=CELL_E1[0], lat=CELL_E1[1])
+    with pytest.raises(AmbiguousError):
+        intake.submit_issue(database, settings, other, idempotency_key="k-1")
+    assert _count(database) == 1
+
+
+def test_nearby_open_issue_of_the_same_category_is_a_likely_duplicate(
+    database, grid_with_categories
+):
+    settings = grid_with_categories
+    first = _submit(database, settings).body
+    second = _submit(database, settings, point=(CELL_W1[0] + 0.0002, CELL_W1[1])).body
+    assert [d["id"] for d in second["possible_duplicates"]] == [first["id"]]
+    assert 10 < second["possible_duplicates"][0]["distance_m"] < 30
+    far = _submit(database, settings, point=CELL_E1).body
+    assert far["possible_duplicates"] == []
+
+
+def _jpeg_with_gps() -> bytes:
+    image = Image.new("RGB", (40, 30), (200, 10, 10))
+    exif = Image.Exif()
+    exif[0x8825] = {1: "N", 2: (32.0, 2.0, 24.0), 3: "E", 4: (118.0, 47.0, 0.0)}
+    exif[0x010F] = "PhoneMaker"
+    out = io.BytesIO()
+    image.save(out, format="JPEG", exif=exif)
+    return out.getvalue()
+
+
+@pytest.fixture
+def client(database, grid_with_categories):
+    app = create_app(grid_with_categories, database=database)
+    return app.test_client()
+
+
+def test_api_stores_photos_without_exif(client, database):
+    raw = _jpeg_with_gps()
+    assert Image.open(io.BytesIO(raw)).getexif()  # the fixture really carries GPS
+    response = client.post(
+        "/api/v1/issues",
+        json={
+            "category": GRID_CATEGORY,
+            "lon": CELL_W1[0],
+            "lat": CELL_W1[1],
+            "photos": [{"content_type": "image/jpeg", "data": base64.b64encode(raw).decode()}],
+        },
+    )
+    assert response.status_code == 201, response.get_json()
+    with database.connection() as conn:
+        (data,) = conn.execute("SELECT data FROM issue_photo").fetchone()
+    stored = Image.open(io.BytesIO(bytes(data)))
+    assert stored.size == (40, 30) and not stored.getexif()
+
+
+BAD_BODIES = [
+    ("missing category", {"lon": CELL_W1[0], "lat": CELL_W1[1]}),
+    ("unknown category", {"category": "X9999", "lon": CELL_W1[0], "lat": CELL_W1[1]}),
+    ("no location", {"category": GRID_CATEGORY}),
+    ("only lon", {"category": GRID_CATEGORY, "lon": CELL_W1[0]}),
+    ("lon as text", {"category": GRID_CATEGORY, "lon": "east", "lat": CELL_W1[1]}),
+    ("NaN lon", {"category": GRID_CATEGORY, "lon": "NaN", "lat": CELL_W1[1]}),
+    ("lon out of range", {"category": GRID_CATEGORY, "lon": 200.5, "lat": CELL_W1[1]}),
+    ("lat true", {"category": GRID_CATEGORY, "lon": CELL_W1[0], "lat": True}),
+    ("unknown coord type", {"category": GRID_CATEGORY, "lon": 1, "lat": 1, "coord_type": "x"}),
+    (
+        "script tag",
+        {
+            "category": GRID_CATEGORY,
+            "lon": CELL_W1[0],
+            "lat": CELL_W1[1],
+            "description": "<script>alert(1)</script>",
+        },
+    ),
+    (
+        "description not text",
+        {"category": GRID_CATEGORY, "lon": CELL_W1[0], "lat": CELL_W1[1], "description": {"a": 1}},
+    ),
+    (
+        "too long",
+        {
+            "category": GRID_CATEGORY,
+            "lon": CELL_W1[0],
+            "lat": CELL_W1[1],
+            "description": "长" * 6000,
+        },
+    ),
+    (
+        "bad e-mail",
+        {
+            "category": GRID_CATEGORY,
+            "lon": CELL_W1[0],
+            "lat": CELL_W1[1],
+            "reporter_email": "nobody",
+        },
+    ),
+    (
+        "unknown field",
+        {"category": GRID_CATEGORY, "lon": CELL_W1[0], "lat": CELL_W1[1], "colour": "red"},
+    ),
+    (
+        "broken photo",
+        {
+            "category": GRID_CATEGORY,
+            "lon": CELL_W1[0],
+            "lat": CELL_W1[1],
+            "photos": [{"data": base64.b64encode(b"\xff\xd8 not a jpeg").decode()}],
+        },
+    ),
+    (
+        "photo not base64",
+        {
+            "category": GRID_CATEGORY,
+            "lon": CELL_W1[0],
+            "lat": CELL_W1[1],
+            "photos": [{"data": "%%%"}],
+        },
+    ),
+    (
+        "four photos",
+        {
+            "category": GRID_CATEGORY,
+            "lon": CELL_W1[0],
+            "lat": CELL_W1[1],
+            "photos": [{"data": base64.b64encode(_jpeg_with_gps()).decode()}] * 4,
+        },
+    ),
+    ("required attribute missing", {"category": "C0101", "lon": CELL_W1[0], "lat": CELL_W1[1]}),
+    (
+        "bad date",
+        {
+            "category": GRID_CATEGORY,
+            "lon": CELL_W1[0],
+            "lat": CELL_W1[1],
+            "reported_at": "yesterday",
+        },
+    ),
+    (
+        "naive date",
+        {
+            "category": GRID_CATEGORY,
+            "lon": CELL_W1[0],
+            "lat": CELL_W1[1],
+            "reported_at": "2026-01-05T10:00:00",
+        },
+    ),
+    ("a list", [1, 2, 3]),
+]
+
+
+@pytest.mark.parametrize(("case", "body"), BAD_BODIES, ids=[c for c, _ in BAD_BODIES])
+def test_bad_input_is_a_clear_4xx_and_stores_nothing(client, database, case, body):
+    response = client.post("/api/v1/issues", json=body, headers={"Accept-Language": "zh-CN"})
+    assert 400 <= response.status_code < 500, (case, response.get_json())
+    error = response.get_json()
+    assert error["message"] and error["error"] != "internal_error"
+    assert _count(database) == 0
+
+
+def test_raw_garbage_and_a_10_mb_body_are_refused(client, database):
+    assert (
+        client.post(
+            "/api/v1/issues", data=b"{not json", content_type="application/json"
+        ).status_code
+        == 400
+    )
+    huge = client.post(
+        "/api/v1/issues", data=b"x" * (10 * 1024 * 1024), content_type="application/json"
+    )
+    assert huge.status_code == 413
+    assert _count(database) == 0
