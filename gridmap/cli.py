@@ -17,14 +17,18 @@ from gridmap.domain.messages import bilingual, message
 from gridmap.errors import GridmapError, ImportChecksError, OutsideError
 from gridmap.geo.grids import METHODS, GridSpec
 from gridmap.ingest.osm_lines import ROAD_CLASSES
+from gridmap.services import apikeys as apikey_service
 from gridmap.services import boundaries as boundary_service
+from gridmap.services import categories as category_service
 from gridmap.services import coverage as coverage_service
 from gridmap.services import demo as demo_service
 from gridmap.services import facilities as facility_service
 from gridmap.services import geocode as geocode_service
 from gridmap.services import grids as grid_service
+from gridmap.services import intake as intake_service
 from gridmap.services import locate as locate_service
 from gridmap.services import networks as network_service
+from gridmap.services import routing as routing_service
 from gridmap.services import workers as worker_service
 from gridmap.store import migrations
 from gridmap.store.db import Database
@@ -371,6 +375,100 @@ def workers_list(context: Context) -> None:
     with context.database() as database:
         for w in worker_service.list_workers(database):
             click.echo(f"{w['id']:>5}  {w['name']:<16} {w['department'] or '-':<12} {w['units']}")
+
+
+# --- categories, issues, API keys (issue 5) ------------------------------------------------------
+
+
+@main.group()
+def categories() -> None:
+    """Category sets (taxonomy, time limits, handlers) and department responsibilities."""
+
+
+@categories.command("load")
+@click.argument("name_or_file")
+@pass_context
+def categories_load(context: Context, name_or_file: str) -> None:
+    """Load a shipped set (cn, la311) or a TOML file and make it the set in use."""
+    with context.database() as database:
+        loaded, counts = category_service.load_categories(database, context.settings, name_or_file)
+    click.echo(
+        f"category set {loaded.name}: {counts['categories']} categories "
+        f"({counts['added']} new, {counts['withdrawn']} withdrawn), "
+        f"{counts['departments']} departments, calendar {loaded.calendar}"
+    )
+
+
+@categories.command("responsible")
+@click.argument("department")
+@click.option("--category", help="a minor class code (default: any)")
+@click.option("--major", help="a major class code (instead of --category)")
+@click.option("--unit", "unit_code", help="the unit whose subtree the rule covers (default: city)")
+@click.option("--level", "unit_level", help="the unit's level when its code repeats")
+@pass_context
+def categories_responsible(context: Context, department: str, **options: Any) -> None:
+    """Make DEPARTMENT responsible for a category in part of the city (most specific wins)."""
+    with context.database() as database:
+        rule = category_service.add_responsibility(
+            database, context.settings, department=department, **options
+        )
+    click.echo(f"responsibility rule {rule}")
+
+
+@main.group()
+def issues() -> None:
+    """Reported issues: show, route."""
+
+
+@issues.command("show")
+@click.argument("issue_id", type=int)
+@pass_context
+def issues_show(context: Context, issue_id: int) -> None:
+    """The public view of an issue as JSON."""
+    with context.database() as database:
+        view = intake_service.get_issue(database, issue_id, lang=context.settings.lang)
+    click.echo(json.dumps(view, ensure_ascii=False, indent=2, default=str))
+
+
+@issues.command("route")
+@click.argument("issue_id", type=int)
+@click.option("--explain", is_flag=True, help="print every step of the stored decisions")
+@click.option("--again", is_flag=True, help="route again under today's grid, workers and rules")
+@pass_context
+def issues_route(context: Context, issue_id: int, explain: bool, again: bool) -> None:
+    """The routing decision of an issue: target, unit, and (with --explain) why."""
+    lang = context.settings.lang
+    with context.database() as database:
+        if again:
+            routing_service.reroute_issue(database, context.settings, issue_id)
+        history = routing_service.routing_history(database, issue_id)
+    shown = history if explain else history[-1:]
+    for decision in shown:
+        target = decision["worker_id"] or decision["department_code"] or "-"
+        unit = f"{decision['unit_level']} {decision['unit_code']}" if decision["unit_code"] else "-"
+        flag = " (to confirm)" if decision["needs_confirmation"] else ""
+        click.echo(
+            f"{decision['decided_at']:%Y-%m-%d %H:%M:%S}  {decision['target_kind']} {target}  "
+            f"unit {unit}{flag}"
+        )
+        if explain:
+            for step in routing_service.explain_steps(decision["steps"], lang):
+                click.echo(f"    - {step}")
+
+
+@main.group()
+def apikeys() -> None:
+    """API keys for Open311 clients."""
+
+
+@apikeys.command("create")
+@click.argument("name")
+@pass_context
+def apikeys_create(context: Context, name: str) -> None:
+    """Create a key for client NAME; the key (shown once) is the last word printed."""
+    with context.database() as database:
+        key_id, key = apikey_service.create_api_key(database, name)
+    click.echo(f"api key {key_id} for {name}: {key}")
 
 
 # --- locate ------------------------------------------------------------------------------------

@@ -784,6 +784,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "unknown field(s) {names}; known fields: {known}",
         "zh-CN": "未知字段 {names}；可用字段：{known}",
     },
+    "route_geocode_unavailable": {
+        "en": "address {address!r} not placed: the gazetteer is not built yet: triage",
+        "zh-CN": "地址 {address!r} 未能定位：地名库尚未建立：转人工分拣",
+    },
 }
 
 

@@ -19,7 +19,7 @@ from gridmap.config import Settings
 from gridmap.domain.categories import Category
 from gridmap.domain.routing import Decision, Step
 from gridmap.domain.workflow import open311_status
-from gridmap.errors import AmbiguousError, InputError, NotFoundError
+from gridmap.errors import AmbiguousError, DatabaseError, InputError, NotFoundError
 from gridmap.geo.coords import to_wgs84
 from gridmap.ingest.photos import Photo, clean_photos
 from gridmap.services import geocode as geocode_service
@@ -256,7 +256,17 @@ def _geocode(
 ) -> tuple[tuple[float, float] | None, dict[str, Any], Step]:
     """The point for an address when the gazetteer is sure of it; otherwise None and the
     candidates, for the triage queue (never a guess)."""
-    result = geocode_service.geocode_address(db, settings, address)
+    try:
+        result = geocode_service.geocode_address(db, settings, address)
+    except DatabaseError as exc:
+        if exc.key != "gazetteer_empty":
+            raise
+        # no gazetteer built yet: the report is still taken, and a person places it
+        return (
+            None,
+            {"decision": "unavailable"},
+            Step("route_geocode_unavailable", {"address": address}),
+        )
     if result.accepted and result.best is not None:
         step = Step(
             "route_geocoded",

@@ -320,3 +320,26 @@ def test_raw_garbage_and_a_10_mb_body_are_refused(client, database):
     )
     assert huge.status_code == 413
     assert _count(database) == 0
+
+
+def test_an_address_the_gazetteer_cannot_place_goes_to_triage_with_its_result(
+    database, grid_with_categories
+):
+    settings = grid_with_categories
+    sub = intake.IssueSubmission(category=GRID_CATEGORY, address="无名路 999 号")
+    body = intake.submit_issue(database, settings, sub).body
+    assert body["target"]["kind"] == "triage" and body["lon"] is None
+    assert body["geocode"]["decision"] != "accepted"
+    assert "triage" in body["routing"][0]
+
+
+def test_addresses_are_geocoded_from_the_gazetteer(database, grid_with_categories):
+    from gridmap.services import geocode
+
+    settings = grid_with_categories
+    geocode.build_gazetteer(database, settings, osm_files=[])
+    precise = intake.IssueSubmission(category=GRID_CATEGORY, address="网格1-1")
+    body = intake.submit_issue(database, settings, precise).body
+    # a cell's name alone is a unit, not a house number or POI: never guessed
+    assert body["target"]["kind"] == "triage"
+    assert body["geocode"]["candidates"]
