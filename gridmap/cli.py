@@ -25,6 +25,7 @@ from gridmap.services import demo as demo_service
 from gridmap.services import facilities as facility_service
 from gridmap.services import geocode as geocode_service
 from gridmap.services import grids as grid_service
+from gridmap.services import hotline as hotline_service
 from gridmap.services import intake as intake_service
 from gridmap.services import locate as locate_service
 from gridmap.services import networks as network_service
@@ -454,6 +455,59 @@ def issues_route(context: Context, issue_id: int, explain: bool, again: bool) ->
         if explain:
             for step in routing_service.explain_steps(decision["steps"], lang):
                 click.echo(f"    - {step}")
+
+
+@issues.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "export_format",
+    type=click.Choice(list(hotline_service.FORMATS)),
+    default="csv",
+    show_default=True,
+    help="a known export layout",
+)
+@click.option(
+    "--map",
+    "mapping",
+    multiple=True,
+    metavar="COLUMN=FIELD",
+    help=f"read FIELD from COLUMN; fields: {', '.join(hotline_service.FIELDS)}",
+)
+@click.option("--date-format", help="strptime format of the date column (default: ISO 8601)")
+@click.option(
+    "--source",
+    help="name of the source system (default: the format); with the "
+    "row id it makes a row unique, so a second import adds nothing",
+)
+@pass_context
+def issues_import(
+    context: Context,
+    file: Path,
+    export_format: str,
+    mapping: tuple[str, ...],
+    date_format: str | None,
+    source: str | None,
+) -> None:
+    """Import a hotline export: located, routed, stored; rejected rows counted by reason."""
+    with context.database() as database:
+        report = hotline_service.import_issues(
+            database,
+            context.settings,
+            file,
+            export_format=export_format,
+            mapping=hotline_service.parse_mapping(mapping),
+            date_format=date_format,
+            source=source,
+        )
+    click.echo(
+        f"{report.rows} rows: {report.imported} imported, {report.already_imported} already "
+        f"imported, {sum(report.rejected.values())} rejected"
+    )
+    for reason, count in sorted(report.rejected.items()):
+        click.echo(f"  rejected {reason}: {count}")
+    for kind, count in sorted(report.targets.items()):
+        click.echo(f"  routed to {kind}: {count}")
 
 
 @main.group()

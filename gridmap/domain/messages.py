@@ -788,6 +788,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "address {address!r} not placed: the gazetteer is not built yet: triage",
         "zh-CN": "地址 {address!r} 未能定位：地名库尚未建立：转人工分拣",
     },
+    "mapping_invalid": {
+        "en": "--map {value!r} must be column=field, field one of: {fields}",
+        "zh-CN": "--map {value!r} 应为 列名=字段，字段可为：{fields}",
+    },
+    "format_unknown": {
+        "en": "export format {value!r} is unknown; use one of: {known}",
+        "zh-CN": "导出格式 {value!r} 未知；可用：{known}",
+    },
 }
 
 

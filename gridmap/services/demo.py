@@ -14,8 +14,11 @@ from gridmap.config import Settings
 from gridmap.errors import ConfigError
 from gridmap.geo.grids import GridSpec
 from gridmap.services import boundaries as boundary_service
+from gridmap.services import categories as category_service
 from gridmap.services import coverage as coverage_service
+from gridmap.services import geocode as geocode_service
 from gridmap.services import grids as grid_service
+from gridmap.services import hotline as hotline_service
 from gridmap.services import locate as locate_service
 from gridmap.store.db import Database
 
@@ -46,6 +49,9 @@ class SampleCity:
     lat_col: str = "latitude"
     cells_from_roads: str | None = None  # OSM file: generate cells in the lowest layer's units
     coverage_run: bool = False  # run the 5/10/15-minute walking coverage of its facilities
+    categories: str = "cn"  # the category set its issues are reported in (data/categories)
+    hotline_format: str | None = None  # its points are also a hotline export in this format
+    gazetteer_osm: tuple[str, ...] = ()  # OSM files whose names and addresses are geocoded
 
     @property
     def marker(self) -> str:
@@ -56,6 +62,8 @@ CITIES = {
     # LA's Neighborhood Councils really do share territory (up to 4 km2 between two of them),
     # and the regions dissolved from them inherit it: a deliberate, recorded exception.
     "los_angeles": SampleCity(
+        categories="la311",
+        hotline_format="la311",
         name="los_angeles",
         folder="los_angeles",
         layers=(
@@ -104,6 +112,7 @@ CITIES = {
         points="nanjing_xinjiekou_osm_service_facilities.geojson",
         cells_from_roads="nanjing_xinjiekou_overpass_2021-06-12.osm",
         coverage_run=True,
+        gazetteer_osm=("nanjing_xinjiekou_overpass_2021-06-12.osm",),
     ),
 }
 
@@ -201,7 +210,25 @@ def load_city(
                 f"{grid.areas['median']:,.0f} m2, {grid.areas['share_within_50pct_of_target']:.0%}"
                 " within 50% of 10,000 m2"
             )
+    loaded, _ = category_service.load_categories(db, settings, sample.categories)
+    result.lines.append(
+        f"category set {loaded.name}: {len(loaded.categories)} categories, "
+        f"{len(loaded.departments)} departments"
+    )
+    entries = geocode_service.build_gazetteer(
+        db, settings, osm_files=[folder / name for name in sample.gazetteer_osm]
+    )
+    result.lines.append(f"gazetteer: {sum(entries.values()):,} names ({dict(entries)})")
     result.counts = _locate_points(db, settings, folder / sample.points, sample, result.located_csv)
+    if sample.hotline_format:
+        imported = hotline_service.import_issues(
+            db, settings, folder / sample.points, export_format=sample.hotline_format
+        )
+        result.lines.append(
+            f"issues imported from the hotline export: {imported.imported} new, "
+            f"{imported.already_imported} already there, rejected {dict(imported.rejected)}; "
+            f"routed {dict(imported.targets)}"
+        )
     if sample.coverage_run:
         run = coverage_service.run_demo_nanjing(db, settings, data_dir)
         summary = run.summary

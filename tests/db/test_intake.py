@@ -343,3 +343,47 @@ def test_addresses_are_geocoded_from_the_gazetteer(database, grid_with_categorie
     # a cell's name alone is a unit, not a house number or POI: never guessed
     assert body["target"]["kind"] == "triage"
     assert body["geocode"]["candidates"]
+
+
+def test_hotline_import_is_set_based_rejects_with_reasons_and_is_idempotent(
+    database, grid_with_categories, tmp_path
+):
+    from gridmap.services import hotline
+
+    settings = grid_with_categories
+    _worker(database, "王网格", "320101001")
+    rows = [
+        "id,type,created,x,y,addr",
+        f"A1,Exposed garbage,2026-03-02T09:00:00+08:00,{CELL_W1[0]},{CELL_W1[1]},",
+        f"A2,E0101,2026-03-02T09:05:00,{CELL_E1[0]},{CELL_E1[1]},",
+        f"A3,C0104,2026-03-02T09:10:00,{CELL_W1[0]},{CELL_W1[1]},",
+        "A4,E0101,2026-03-02T09:00:00,,,somewhere",
+        f"A5,E0101,2026-03-02T09:00:00,{X0 - 1},{Y0},",
+        f"A6,no such thing,2026-03-02T09:00:00,{CELL_W1[0]},{CELL_W1[1]},",
+        f"A7,E0101,not a date,{CELL_W1[0]},{CELL_W1[1]},",
+        f"A8,E0101,2026-03-02T09:00:00,500,{CELL_W1[1]},",
+    ]
+    path = tmp_path / "hotline.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    mapping = hotline.parse_mapping(
+        ("id=external_id", "type=category", "created=reported_at", "x=lon", "y=lat", "addr=address")
+    )
+    report = hotline.import_issues(database, settings, path, mapping=mapping, source="t")
+    assert report.imported == 3
+    assert dict(report.rejected) == {
+        "missing_coordinates": 1,
+        "outside": 1,
+        "unknown_category": 1,
+        "bad_date": 1,
+        "bad_coordinates": 1,
+    }
+    assert dict(report.targets) == {"worker": 1, "triage": 1, "department": 1}
+    again = hotline.import_issues(database, settings, path, mapping=mapping, source="t")
+    assert (again.imported, again.already_imported) == (0, 3)
+    with database.connection() as conn:
+        assert issue_store.count_issues(conn) == 3
+        assert conn.execute("SELECT count(*) FROM issue_rejected").fetchone()[0] == 5
+        routed = conn.execute(
+            "SELECT external_id, target_kind, due_at IS NOT NULL FROM issue ORDER BY 1"
+        ).fetchall()
+    assert routed == [("A1", "worker", True), ("A2", "triage", True), ("A3", "department", True)]

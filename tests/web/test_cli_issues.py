@@ -3,27 +3,21 @@
 from __future__ import annotations
 
 import pytest
-from click.testing import CliRunner
 
-from gridmap.cli import main
 from gridmap.services import apikeys as apikey_service
 from gridmap.services import intake
 from tests.conftest import STEP, X0, Y0
+from tests.web.test_cli import run  # noqa: F401  (the same CLI runner fixture)
 
 pytestmark = pytest.mark.db
 
 
-@pytest.fixture
-def run(env):
-    runner = CliRunner()
-
-    def invoke(*args: str):
-        return runner.invoke(main, [str(a) for a in args], env=env, catch_exceptions=False)
-
-    return invoke
-
-
-def test_load_categories_route_explain_and_api_key(run, database, settings, load_small_grid):
+def test_load_categories_route_explain_and_api_key(
+    run,  # noqa: F811
+    database,
+    settings,
+    load_small_grid,
+):
     loaded = run("categories", "load", "cn")
     assert loaded.exit_code == 0, loaded.output
     assert "category set cn" in loaded.output and "calendar cn" in loaded.output
@@ -52,7 +46,7 @@ def test_load_categories_route_explain_and_api_key(run, database, settings, load
     assert apikey_service.client_for_key(database, key + "x") is None
 
 
-def test_loading_a_broken_set_changes_nothing(run, tmp_path):
+def test_loading_a_broken_set_changes_nothing(run, tmp_path):  # noqa: F811
     broken = tmp_path / "categories" / "bad.toml"
     broken.parent.mkdir()
     broken.write_text('name = "bad"\ntitle_en = 3\n', encoding="utf-8")
