@@ -796,6 +796,22 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "export format {value!r} is unknown; use one of: {known}",
         "zh-CN": "导出格式 {value!r} 未知；可用：{known}",
     },
+    "merge_self": {
+        "en": "issue {id} cannot be merged into itself",
+        "zh-CN": "案件 {id} 不能合并到自身",
+    },
+    "merge_into_duplicate": {
+        "en": "issue {id} is itself merged into {master}; merge into {master} instead",
+        "zh-CN": "案件 {id} 已合并到 {master}；请改为合并到 {master}",
+    },
+    "merge_not_open": {
+        "en": "issue {id} is {state} and can no longer be merged",
+        "zh-CN": "案件 {id} 状态为 {state}，不能再合并",
+    },
+    "merge_other_category": {
+        "en": "issue {id} is of another category than {master}: not a duplicate",
+        "zh-CN": "案件 {id} 与 {master} 的小类不同：不是重复案件",
+    },
 }
 
 

@@ -481,6 +481,11 @@ def issue_view(
         "geocode": row["geocode"],
         "status_notes": row["status_notes"],
     }
+    if row["master_id"] is not None:  # a duplicate follows its master's outcome
+        master = issue_store.get_issue(conn, row["master_id"])
+        if master is not None:
+            view["status"] = open311_status(master["state"])
+            view["status_notes"] = master["status_notes"]
     if with_duplicates and row["lon"] is not None:
         taxonomy_category = _category_of(conn, row)
         view["possible_duplicates"] = [
@@ -510,3 +515,34 @@ def get_issue(db: Database, issue_id: int, *, lang: str = "en") -> dict[str, Any
     """The public view of one issue (NotFoundError for an unknown id)."""
     with db.connection() as conn:
         return issue_view(conn, issue_id, lang=lang)
+
+
+def merge_duplicate(
+    db: Database, duplicate_id: int, master_id: int, *, actor: str, note: str = ""
+) -> dict[str, Any]:
+    """A dispatcher's merge: ``duplicate_id`` (and whatever was merged into it) follows
+    ``master_id`` from now on; its reporter still hears the master's outcome
+    (``issue_store.reporter_contacts``)."""
+    if duplicate_id == master_id:
+        raise InputError("merge_self", id=master_id)
+    with db.transaction() as conn:
+        duplicate = issue_store.get_issue(conn, duplicate_id, lock=True)
+        master = issue_store.get_issue(conn, master_id, lock=True)
+        for issue_id, row in ((duplicate_id, duplicate), (master_id, master)):
+            if row is None:
+                raise NotFoundError("issue_unknown", id=issue_id)
+        assert duplicate is not None and master is not None
+        if master["master_id"] is not None:
+            raise InputError("merge_into_duplicate", id=master_id, master=master["master_id"])
+        if duplicate["master_id"] is not None or duplicate["closed_at"] is not None:
+            raise InputError("merge_not_open", id=duplicate_id, state=duplicate["state"])
+        if (duplicate["set_name"], duplicate["category_code"]) != (
+            master["set_name"],
+            master["category_code"],
+        ):
+            raise InputError("merge_other_category", id=duplicate_id, master=master_id)
+        issue_store.merge_into(conn, duplicate_id, master_id, actor=actor, note=note)
+        return {
+            "master": issue_view(conn, master_id),
+            "duplicates": issue_store.duplicates_of(conn, master_id),
+        }

@@ -113,3 +113,20 @@ def submit() -> tuple[Response, int]:
 @blueprint.get("/issues/<int:issue_id>")
 def show(issue_id: int) -> Response:
     return jsonify(intake_service.get_issue(database(), issue_id, lang=language()))
+
+
+@blueprint.post("/issues/<int:issue_id>/merge")
+def merge(issue_id: int) -> Response:
+    """Merge this issue into the master given as {"master_id": N, "note": "..."}."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InputError("body_not_json")
+    master = body.get("master_id")
+    if not isinstance(master, int) or isinstance(master, bool):
+        raise InputError(
+            "field_type", name="master_id", expected="integer", got=type(master).__name__
+        )
+    note = intake_service.check_text(body.get("note"), name="note", limit=1000) or ""
+    return jsonify(
+        intake_service.merge_duplicate(database(), issue_id, master, actor="dispatcher", note=note)
+    )

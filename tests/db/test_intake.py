@@ -387,3 +387,36 @@ def test_hotline_import_is_set_based_rejects_with_reasons_and_is_idempotent(
             "SELECT external_id, target_kind, due_at IS NOT NULL FROM issue ORDER BY 1"
         ).fetchall()
     assert routed == [("A1", "worker", True), ("A2", "triage", True), ("A3", "department", True)]
+
+
+def test_a_dispatcher_merges_a_duplicate_and_both_reporters_remain(client, database):
+    def post(phone):
+        return client.post(
+            "/api/v1/issues",
+            json={
+                "category": GRID_CATEGORY,
+                "lon": CELL_W1[0],
+                "lat": CELL_W1[1],
+                "reporter_phone": phone,
+            },
+        ).get_json()
+
+    master, duplicate = post("13900000001"), post("13900000002")
+    assert [d["id"] for d in duplicate["possible_duplicates"]] == [master["id"]]
+    merged = client.post(
+        f"/api/v1/issues/{duplicate['id']}/merge",
+        json={"master_id": master["id"], "note": "同一处垃圾"},
+    )
+    assert merged.status_code == 200, merged.get_json()
+    assert merged.get_json()["duplicates"] == [duplicate["id"]]
+    shown = client.get(f"/api/v1/issues/{duplicate['id']}").get_json()
+    assert shown["state"] == "merged" and shown["master_id"] == master["id"]
+    with database.connection() as conn:
+        phones = [c["reporter_phone"] for c in issue_store.reporter_contacts(conn, master["id"])]
+    assert phones == ["13900000001", "13900000002"]
+    again = client.post(f"/api/v1/issues/{duplicate['id']}/merge", json={"master_id": master["id"]})
+    assert again.status_code == 400
+    into_dup = client.post(
+        f"/api/v1/issues/{master['id']}/merge", json={"master_id": duplicate["id"]}
+    )
+    assert into_dup.status_code == 400
