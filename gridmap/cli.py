@@ -886,6 +886,47 @@ def coverage_show(context: Context, run_id: int, level: str | None) -> None:
         )
 
 
+@coverage.command("compare")
+@click.argument("base_id", type=int)
+@click.argument("other_id", type=int)
+@click.option("--level", help="only units of this level")
+@pass_context
+def coverage_compare(context: Context, base_id: int, other_id: int, level: str | None) -> None:
+    """Two runs side by side: summaries, then per unit and band the covered shares and change."""
+    with context.database() as database:
+        compared = coverage_service.compare_runs(database, base_id, other_id)
+
+    def pct(value: float | None) -> str:
+        return "-" if value is None else f"{value:.1%}"
+
+    def change(value: float | None) -> str:
+        return "-" if value is None else f"{value:+.1%}"
+
+    for which in ("base", "other"):
+        run = compared[which]
+        summary = run["summary"]
+        shares = ", ".join(
+            f"{key.removesuffix('_share')} {pct(summary.get(key))}"
+            for key in ("population_share", "building_share", "area_share")
+            if summary.get(key) is not None
+        )
+        click.echo(
+            f"{which:<5} run {run['id']}: facilities {run['facility_set']}, "
+            f"within {summary.get('target_minutes')} min: {shares}"
+        )
+    for row in compared["units"]:
+        if level and row["level"] != level:
+            continue
+        cells = [
+            f"{name} {pct(row[name + '_base'])} -> {pct(row[name + '_other'])} "
+            f"({change(row[name + '_change'])})"
+            for name in ("area", "buildings", "population")
+        ]
+        click.echo(
+            f"  {row['level']:<10} {row['code']:<14} {row['minutes']:>3} min  " + "  ".join(cells)
+        )
+
+
 @coverage.command("list")
 @pass_context
 def coverage_list(context: Context) -> None:

@@ -451,6 +451,51 @@ def get_run(db: Database, run_id: int) -> dict[str, Any]:
     return run
 
 
+def compare_runs(db: Database, base_id: int, other_id: int) -> dict[str, Any]:
+    """Two stored runs side by side: their summaries and, per unit and band both have, the
+    covered shares of area, buildings and population with the change from base to other."""
+    base, other = get_run(db, base_id), get_run(db, other_id)
+
+    def shares(unit: Mapping[str, Any]) -> dict[str, float | None]:
+        def share(part: str, whole: str) -> float | None:
+            return unit[part] / unit[whole] if unit[whole] else None
+
+        return {
+            "area": share("covered_area_m2", "area_m2"),
+            "buildings": share("covered_buildings", "buildings"),
+            "population": share("covered_population", "population"),
+        }
+
+    before = {(u["level"], u["code"], u["minutes"]): shares(u) for u in base["units"]}
+    rows = []
+    for unit in other["units"]:
+        key = (unit["level"], unit["code"], unit["minutes"])
+        if key not in before:
+            continue
+        after = shares(unit)
+        rows.append(
+            {
+                "level": key[0],
+                "code": key[1],
+                "minutes": key[2],
+                **{
+                    f"{name}_{which}": value
+                    for name in ("area", "buildings", "population")
+                    for which, value in (("base", before[key][name]), ("other", after[name]))
+                },
+                **{
+                    f"{name}_change": (
+                        after[name] - before[key][name]  # type: ignore[operator]
+                        if after[name] is not None and before[key][name] is not None
+                        else None
+                    )
+                    for name in ("area", "buildings", "population")
+                },
+            }
+        )
+    return {"base": base, "other": other, "units": rows}
+
+
 def list_runs(db: Database) -> list[dict[str, Any]]:
     with db.connection() as conn:
         return coverage_store.list_runs(conn)

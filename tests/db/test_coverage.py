@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 
 import networkx as nx
 import numpy as np
@@ -89,6 +90,11 @@ def test_nanjing_cli_end_to_end(env, load_small_grid, tmp_path):
 
     out = ok("whatif", run_id, "--add", "118.7700,32.0300")
     assert "within 15 min" in out
+    saved = last_line(ok("whatif", run_id, "--add", "118.7700,32.0300", "--save")).split()[-1]
+    compared = ok("compare", run_id, saved, "--level", "cell")
+    assert f"base  run {run_id}" in compared and f"other run {saved}" in compared
+    changes = [float(c) for c in re.findall(r"area \S+ -> \S+ \(([-+][\d.]+)%\)", compared)]
+    assert changes and min(changes) >= 0  # adding a facility never lowers coverage
     out = ok("suggest", run_id, "--k", "3", "--minutes", "5")
     sites = [line.split() for line in out.strip().splitlines()]
     assert [s[0] for s in sites] == ["1", "2", "3"]
