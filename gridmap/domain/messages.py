@@ -608,10 +608,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh-CN": "该地址位于{city}，不在本部署的城市{context}范围内：不予匹配",
     },
     # --- intake and routing (issue 5) ---
-    "transition_invalid": {
-        "en": "an issue cannot go from {from_state} to {to_state}",
-        "zh-CN": "案件不能从 {from_state} 转到 {to_state}",
-    },
     "issue_unknown": {"en": "there is no issue {id}", "zh-CN": "不存在案件 {id}"},
     "category_withdrawn": {
         "en": "category {code!r} of set {name!r} has been withdrawn; choose another",
@@ -620,10 +616,6 @@ MESSAGES: dict[str, dict[str, str]] = {
     "category_set_none": {
         "en": "no category set is loaded; run: gridmap categories load cn (or la311, or a file)",
         "zh-CN": "尚未加载分类集；请运行：gridmap categories load cn（或 la311，或文件）",
-    },
-    "calendar_missing": {
-        "en": "the working calendar {calendar!r} is missing (looked for {path})",
-        "zh-CN": "缺少工作日历 {calendar!r}（查找位置：{path}）",
     },
     "major_unknown": {
         "en": "the category set {name!r} has no major class {code!r}",

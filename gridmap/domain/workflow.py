@@ -1,11 +1,9 @@
-"""The case states of the seven-step closed loop, the allowed transitions and their Open311
+"""The case states of the seven-step closed loop and their Open311
 status (DOMAIN.md section 2): report -> file -> dispatch -> handle -> feedback -> verify/close
 -> evaluate, plus triage (a person must place or route it) and merged (a duplicate that
 follows its master)."""
 
 from __future__ import annotations
-
-from gridmap.errors import InputError
 
 # state -> (English, 中文); the order is the loop's
 STATES: dict[str, tuple[str, str]] = {
@@ -20,32 +18,9 @@ STATES: dict[str, tuple[str, str]] = {
     "merged": ("merged into another issue", "已合并"),
 }
 
-TRANSITIONS: dict[str, frozenset[str]] = {
-    "reported": frozenset({"triage", "filed"}),
-    "triage": frozenset({"filed", "closed", "merged"}),
-    "filed": frozenset({"dispatched", "triage", "merged"}),
-    "dispatched": frozenset({"handling", "triage", "merged", "dispatched"}),
-    "handling": frozenset({"feedback", "merged"}),
-    "feedback": frozenset({"closed", "handling"}),  # verification can send it back
-    "closed": frozenset({"evaluated"}),
-    "evaluated": frozenset(),
-    "merged": frozenset(),  # a merged issue follows its master from then on
-}
-
 # Open311 knows only open and closed: steps 1-5 are open, verified/evaluated are closed.
 CLOSED_STATES = frozenset({"closed", "evaluated"})
 
 
-def check_transition(from_state: str, to_state: str) -> None:
-    """Raise InputError unless the loop allows ``from_state`` -> ``to_state``."""
-    if to_state not in TRANSITIONS.get(from_state, frozenset()):
-        raise InputError("transition_invalid", from_state=from_state, to_state=to_state)
-
-
 def open311_status(state: str) -> str:
     return "closed" if state in CLOSED_STATES else "open"
-
-
-def state_label(state: str, lang: str) -> str:
-    en, zh = STATES[state]
-    return zh if lang.lower().startswith("zh") else en

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from gridmap.config import Settings
@@ -15,6 +14,7 @@ from gridmap.domain.categories import (
     CategorySet,
     load_category_set,
     parse_category_set_json,
+    resolve_data_file,
 )
 from gridmap.domain.routing import Responsibility
 from gridmap.errors import AmbiguousError, InputError, NotFoundError
@@ -49,21 +49,16 @@ def load_categories(
     db: Database, settings: Settings, name_or_path: str
 ) -> tuple[CategorySet, dict[str, int]]:
     """Load a shipped set by name (data/categories/NAME.toml) or a file, with its calendar
-    (data/calendars/CALENDAR.toml next to the sets), and make it the set in use."""
+    (data/calendars/CALENDAR.toml), and make it the set in use."""
     category_set = load_category_set(name_or_path, data_dir=settings.data_dir)
-    path = Path(name_or_path)
-    calendar_dir = (
-        path.parent.parent / "calendars"
-        if path.suffix == ".toml" and (path.parent.parent / "calendars").is_dir()
-        else settings.data_dir / "calendars"
+    # load_category_set has checked the calendar; its text is stored with the set so that
+    # deadlines do not change when a file on disk does
+    _, calendar_text = resolve_data_file(
+        category_set.calendar,
+        folder="calendars",
+        data_dir=settings.data_dir,
+        what="working calendar / 工作日历",
     )
-    calendar_path = calendar_dir / f"{category_set.calendar}.toml"
-    if not calendar_path.is_file():
-        raise InputError(
-            "calendar_missing", calendar=category_set.calendar, path=str(calendar_path)
-        )
-    calendar_text = calendar_path.read_text(encoding="utf-8")
-    parse_calendar(calendar_text, source=str(calendar_path))  # refuse a broken calendar now
     with db.transaction() as conn:
         counts = category_store.save_category_set(
             conn,

@@ -6,7 +6,6 @@ COPY. Rows that cannot be taken go to ``issue_rejected`` with the reason; a row 
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
@@ -101,10 +100,6 @@ def parse_times(values: pd.Series, *, date_format: str | None, zone: ZoneInfo) -
     return out
 
 
-def _fingerprint(row: pd.Series) -> str:
-    return hashlib.sha256("\x1f".join(map(str, row.to_numpy())).encode()).hexdigest()
-
-
 def import_issues(
     db: Database,
     settings: Settings,
@@ -145,7 +140,9 @@ def import_issues(
             return pd.Series([""] * len(frame), dtype=object)
         return frame[column].astype(str).str.strip()
 
-    fingerprints = frame.apply(_fingerprint, axis=1) if len(frame) else pd.Series(dtype=str)
+    # pandas' row hash is deterministic across runs and processes (fixed hash key), so the
+    # same row gets the same fingerprint on a second import
+    fingerprints = pd.util.hash_pandas_object(frame, index=False).map("{:016x}".format)
     external_id = text("external_id")
     external_id = external_id.where(external_id != "", fingerprints)
     reason = pd.Series([""] * len(frame), dtype=object)

@@ -24,6 +24,7 @@ from gridmap.geo.coords import to_wgs84
 from gridmap.ingest.photos import Photo, clean_photos
 from gridmap.services import geocode as geocode_service
 from gridmap.services.categories import Taxonomy, current_taxonomy, taxonomy_in_use
+from gridmap.services.locate import check_coordinate
 from gridmap.services.routing import decision_record, explain_steps, route_one
 from gridmap.store import issues as issue_store
 from gridmap.store import placements as placement_store
@@ -101,24 +102,12 @@ def check_text(value: Any, *, name: str, limit: int, required: bool = False) -> 
     return text
 
 
-def _number(value: Any, *, name: str, low: float, high: float) -> float:
-    if isinstance(value, bool):
-        value = None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = math.nan
-    if not (math.isfinite(number) and low <= number <= high):
-        raise InputError("coordinate_invalid", name=name, low=low, high=high, value=value)
-    return number
-
-
 def to_wgs84_point(lon: Any, lat: Any, coord_type: str) -> tuple[float, float]:
     """Checked lon/lat in ``coord_type``, converted to WGS84."""
     if coord_type not in COORD_TYPES:
         raise InputError("coord_type_unknown", value=coord_type, known=", ".join(COORD_TYPES))
-    x = _number(lon, name="lon", low=-180, high=180)
-    y = _number(lat, name="lat", low=-90, high=90)
+    x = check_coordinate(lon, name="lon", low=-180, high=180)
+    y = check_coordinate(lat, name="lat", low=-90, high=90)
     if coord_type in ("wgs84", "cgcs2000"):
         return x, y
     wx, wy = to_wgs84(np.array([x]), np.array([y]), coord_type=coord_type)

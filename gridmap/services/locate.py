@@ -42,7 +42,8 @@ class Location:
 def check_coordinate(value: object, *, name: str, low: float, high: float) -> float:
     """A finite float in [low, high], or a clear InputError naming the parameter."""
     try:
-        number = float(value)  # type: ignore[arg-type]
+        # a JSON true is not a coordinate, though float(True) would make it 1.0
+        number = math.nan if isinstance(value, bool) else float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         number = math.nan
     if not (math.isfinite(number) and low <= number <= high):

@@ -205,41 +205,11 @@ def add_photos(conn: psycopg.Connection, issue_id: int, photos: Sequence[Any]) -
         )
 
 
-def change_state(
-    conn: psycopg.Connection,
-    issue_id: int,
-    *,
-    expected_version: int,
-    to_state: str,
-    actor: str,
-    note: str = "",
-    closed: bool = False,
-    data: dict[str, Any] | None = None,
-) -> bool:
-    """Move an issue to ``to_state`` if nobody changed it since ``expected_version`` was read
-    (no lost updates); False when the version moved on."""
-    row = conn.execute(
-        """
-        UPDATE issue SET state = %s, version = version + 1,
-            closed_at = CASE WHEN %s THEN now() ELSE closed_at END,
-            status_notes = CASE WHEN %s <> '' THEN %s ELSE status_notes END
-        WHERE id = %s AND version = %s
-        RETURNING (SELECT state FROM issue WHERE id = %s)
-        """,
-        (to_state, closed, note, note, issue_id, expected_version, issue_id),
-    ).fetchone()
-    if row is None:
-        return False
-    add_event(
-        conn, issue_id, actor=actor, from_state=row[0], to_state=to_state, note=note, data=data
-    )
-    return True
-
-
 def merge_into(
     conn: psycopg.Connection, duplicate_id: int, master_id: int, *, actor: str, note: str
 ) -> None:
     """Mark ``duplicate_id`` (and anything already merged into it) as following the master."""
+    # the RETURNING subquery reads the statement's snapshot: the state before this UPDATE
     rows = conn.execute(
         """
         UPDATE issue SET master_id = %(master)s, version = version + 1,
