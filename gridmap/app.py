@@ -9,7 +9,7 @@ from flask import Flask
 
 from gridmap.config import Settings
 from gridmap.store.db import Database
-from gridmap.web import errors
+from gridmap.web import errors, open311
 from gridmap.web.api import blueprint as api_blueprint
 from gridmap.web.issues import blueprint as issues_blueprint
 from gridmap.web.pages import blueprint as pages_blueprint
@@ -41,6 +41,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.extensions["gridmap"] = {"settings": settings, "database": database}
     app.register_blueprint(api_blueprint, url_prefix="/api/v1")
     app.register_blueprint(issues_blueprint, url_prefix="/api/v1")
+    app.register_blueprint(open311.blueprint, url_prefix=open311.PREFIX)
     app.register_blueprint(pages_blueprint)
     errors.register(app)
+    open311.register_errors(app)
     return app

@@ -322,6 +322,23 @@ class Settings:
         },
     )
 
+    # --- Open311 GeoReport v2 (issue 5) ---------------------------------------------------------
+    open311_jurisdiction: str = field(
+        default="",
+        metadata={
+            "env": "GRIDMAP_OPEN311_JURISDICTION",
+            "doc": "the Open311 `jurisdiction_id` this server answers for (e.g. `nanjing.gov.cn`); "
+            "empty: any or none is accepted, as the spec allows for a one-city endpoint",
+        },
+    )
+    open311_contact: str = field(
+        default="",
+        metadata={
+            "env": "GRIDMAP_OPEN311_CONTACT",
+            "doc": "who to contact about the Open311 endpoint, shown in its discovery document",
+        },
+    )
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Read every GRIDMAP_* variable once; a malformed value names the variable."""

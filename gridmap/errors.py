@@ -38,6 +38,12 @@ class InputError(GridmapError):
     """A file, argument or request parameter is malformed."""
 
 
+class ForbiddenError(GridmapError):
+    """The request needs a valid credential (an Open311 api_key) it did not bring."""
+
+    http_status = 403
+
+
 class NotFoundError(GridmapError):
     """A unit, generation or page does not exist."""
 

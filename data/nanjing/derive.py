@@ -50,7 +50,8 @@ def main() -> None:
     # checks refuse it): the city is the union of its districts instead.
     city = gpd.GeoDataFrame(
         {"code": city["gb"].str[3:7], "name": city["name"]},
-        geometry=[districts.geometry.make_valid().union_all()], crs=districts.crs,
+        geometry=[districts.geometry.make_valid().union_all()],
+        crs=districts.crs,
     )
     city.to_file(HERE / "nanjing_city.geojson", driver="GeoJSON")
     districts.to_file(HERE / "nanjing_districts.geojson", driver="GeoJSON")
@@ -71,19 +72,34 @@ def main() -> None:
         if part.area < MIN_PART_KM2 * 1e6 or not wanted:
             continue
         count = int(np.clip(round(part.area / (STREET_KM2 * 1e6)), 1, len(wanted)))
-        for street_code, street in zip(wanted, cut(part, lines, MAJOR_ROAD_CLASSES, count, kinds),
-                                       strict=False):
-            street_rows.append({"code": street_code, "name": street_names[street_code],
-                                "parent_code": district.code, "generated": True,
-                                "geometry": street})
+        for street_code, street in zip(
+            wanted, cut(part, lines, MAJOR_ROAD_CLASSES, count, kinds), strict=False
+        ):
+            street_rows.append(
+                {
+                    "code": street_code,
+                    "name": street_names[street_code],
+                    "parent_code": district.code,
+                    "generated": True,
+                    "geometry": street,
+                }
+            )
             real = communities_nbs[communities_nbs["streetCode"] == street_code]
             n = int(np.clip(round(street.area / (COMMUNITY_KM2 * 1e6)), 1, len(real)))
             for (code, name), community in zip(
                 real[["code", "name"]].itertuples(index=False),
-                cut(street, lines, ROAD_CLASSES[:7], n, kinds), strict=False,
+                cut(street, lines, ROAD_CLASSES[:7], n, kinds),
+                strict=False,
             ):
-                community_rows.append({"code": code, "name": name, "parent_code": street_code,
-                                       "generated": True, "geometry": community})
+                community_rows.append(
+                    {
+                        "code": code,
+                        "name": name,
+                        "parent_code": street_code,
+                        "generated": True,
+                        "geometry": community,
+                    }
+                )
     for rows, name in ((street_rows, "streets"), (community_rows, "communities")):
         frame = gpd.GeoDataFrame(rows, geometry="geometry", crs=METRIC).to_crs(4326)
         frame.to_file(HERE / f"nanjing_xinjiekou_{name}_generated.geojson", driver="GeoJSON")

@@ -453,10 +453,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "there is no worker {worker}",
         "zh-CN": "不存在网格员 {worker}",
     },
-    "not_found": {
-        "en": "no such page: {path}",
-        "zh-CN": "页面不存在：{path}",
-    },
     # reports and pages
     "import_dry_run": {
         "en": "dry run: nothing was written; add --commit to write a new generation",
@@ -803,6 +799,100 @@ MESSAGES: dict[str, dict[str, str]] = {
     "merge_other_category": {
         "en": "issue {id} is of another category than {master}: not a duplicate",
         "zh-CN": "案件 {id} 与 {master} 的小类不同：不是重复案件",
+    },
+    # HTTP errors that no view raised (routing, size limit, method), in the reader's language
+    "http_400": {"en": "bad request to {path}", "zh-CN": "对 {path} 的请求格式错误"},
+    "http_403": {"en": "not allowed: {path}", "zh-CN": "无权访问：{path}"},
+    "http_404": {"en": "no such page: {path}", "zh-CN": "页面不存在：{path}"},
+    "http_405": {
+        "en": "{path} does not take this HTTP method",
+        "zh-CN": "{path} 不支持此 HTTP 方法",
+    },
+    "http_413": {
+        "en": "the request body is too large (at most 8 MB: 3 photos of 5 MB, base64-encoded)",
+        "zh-CN": "请求体过大（最多 8 MB：3 张 5 MB 以内的照片，base64 编码）",
+    },
+    "http_415": {
+        "en": "unsupported content type for {path}",
+        "zh-CN": "{path} 不支持此内容类型",
+    },
+    "http_500": {
+        "en": "internal error; the request was not completed",
+        "zh-CN": "内部错误，请求未完成",
+    },
+    "http_other": {
+        "en": "HTTP error {status} on {path}",
+        "zh-CN": "{path} 出现 HTTP 错误 {status}",
+    },
+    # Open311 GeoReport v2
+    "open311_jurisdiction_unknown": {
+        "en": "jurisdiction_id {value!r} is not served here (this endpoint serves {known!r})",
+        "zh-CN": "本接口不服务 jurisdiction_id {value!r}（本接口为 {known!r}）",
+    },
+    "open311_service_unknown": {
+        "en": "no service {code!r} in the category set {name!r}: see services.json",
+        "zh-CN": "类别集 {name!r} 中没有服务 {code!r}：请查看 services.json",
+    },
+    "open311_api_key_invalid": {
+        "en": "a valid api_key is required to post a service request "
+        "(ask the operator: gridmap apikeys create NAME)",
+        "zh-CN": "提交服务请求需要有效的 api_key（请联系运维：gridmap apikeys create NAME）",
+    },
+    "open311_field_missing": {
+        "en": "{name} is required",
+        "zh-CN": "缺少必填参数 {name}",
+    },
+    "open311_field_repeated": {
+        "en": "{name} was sent more than once",
+        "zh-CN": "参数 {name} 重复出现",
+    },
+    "open311_location_missing": {
+        "en": "a location is required: lat and long, or address_string",
+        "zh-CN": "需要位置：lat 和 long，或 address_string",
+    },
+    "open311_address_id_unsupported": {
+        "en": "address_id is not supported here: send lat and long, or address_string",
+        "zh-CN": "本接口不支持 address_id：请提供 lat 和 long，或 address_string",
+    },
+    "media_url_invalid": {
+        "en": "media_url must be an http(s) link (got {value!r})",
+        "zh-CN": "media_url 必须是 http(s) 链接（当前为 {value!r}）",
+    },
+    "open311_integer_invalid": {
+        "en": "{name} must be a whole number from 1 to {high} (got {value!r})",
+        "zh-CN": "{name} 必须是 1 到 {high} 之间的整数（当前为 {value!r}）",
+    },
+    "open311_request_id_invalid": {
+        "en": "service_request_id must be numbers separated by commas (got {value!r})",
+        "zh-CN": "service_request_id 必须是以逗号分隔的数字（当前为 {value!r}）",
+    },
+    "open311_range_reversed": {
+        "en": "end_date {end} is before start_date {start}",
+        "zh-CN": "end_date {end} 早于 start_date {start}",
+    },
+    "open311_range_too_long": {
+        "en": "start_date {start} to end_date {end} spans more than {days} days",
+        "zh-CN": "start_date {start} 至 end_date {end} 超过 {days} 天",
+    },
+    "open311_status_invalid": {
+        "en": "status must be open, closed or both separated by a comma (got {value!r})",
+        "zh-CN": "status 只能是 open、closed 或以逗号分隔的两者（当前为 {value!r}）",
+    },
+    "open311_agency_triage": {
+        "en": "Dispatch centre (triage queue)",
+        "zh-CN": "指挥中心（待分拣）",
+    },
+    "open311_notice_worker": {
+        "en": "Placed in {unit}; handled by grid worker {target}; due {due}.",
+        "zh-CN": "已定位到{unit}，由网格员{target}处理，时限 {due}。",
+    },
+    "open311_notice_department": {
+        "en": "Placed in {unit}; handled by {target}; due {due}.",
+        "zh-CN": "已定位到{unit}，由{target}处理，时限 {due}。",
+    },
+    "open311_notice_triage": {
+        "en": "Received; a dispatcher will place and route it (due {due}).",
+        "zh-CN": "已受理，将由调度员人工定位分派（时限 {due}）。",
     },
 }
 

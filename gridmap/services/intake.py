@@ -46,6 +46,8 @@ _MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z!?][^>]*>|&lt;\s*/?\s*script", re.IGNOREC
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]{2,30}$")
+_URL = re.compile(r"^https?://[^\s<>\"']+$")
+MAX_URL = 2000
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,9 @@ class IssueSubmission:
     photos: tuple[tuple[bytes, str | None], ...] = ()
     attributes: dict[str, Any] = field(default_factory=dict)
     reported_at: datetime | None = None
+    media_url: str | None = None  # Open311: a link to a photo the client hosts
+    reporter_device_id: str | None = None  # Open311 device_id / account_id: private
+    reporter_account_id: str | None = None
     external_source: str | None = None
     external_id: str | None = None
     actor: str = "intake"
@@ -100,6 +105,14 @@ def check_text(value: Any, *, name: str, limit: int, required: bool = False) -> 
     if _CONTROL.search(text):
         raise InputError("text_control", name=name)
     return text
+
+
+def check_media_url(value: Any) -> str | None:
+    """An http(s) link, kept as text: gridmap never fetches it (offline, and no SSRF)."""
+    url = check_text(value, name="media_url", limit=MAX_URL)
+    if url is not None and not _URL.match(url):
+        raise InputError("media_url_invalid", value=url[:200])
+    return url
 
 
 def to_wgs84_point(lon: Any, lat: Any, coord_type: str) -> tuple[float, float]:
@@ -181,6 +194,7 @@ class CheckedSubmission:
     photos: list[Photo]
     attributes: dict[str, Any]
     reported_at: datetime
+    media_url: str | None
 
 
 def check_submission(taxonomy: Taxonomy, submission: IssueSubmission) -> CheckedSubmission:
@@ -208,6 +222,17 @@ def check_submission(taxonomy: Taxonomy, submission: IssueSubmission) -> Checked
     email = check_text(submission.reporter_email, name="reporter_email", limit=MAX_SHORT_TEXT)
     if email is not None and not _EMAIL.match(email):
         raise InputError("email_invalid", value=email)
+    reporter = {
+        "reporter_name": name,
+        "reporter_phone": phone,
+        "reporter_email": email,
+        "reporter_device_id": check_text(
+            submission.reporter_device_id, name="device_id", limit=MAX_SHORT_TEXT
+        ),
+        "reporter_account_id": check_text(
+            submission.reporter_account_id, name="account_id", limit=MAX_SHORT_TEXT
+        ),
+    }
     reported_at = submission.reported_at or datetime.now(UTC)
     if reported_at.tzinfo is None:
         raise InputError("datetime_naive", value="reported_at")
@@ -220,7 +245,8 @@ def check_submission(taxonomy: Taxonomy, submission: IssueSubmission) -> Checked
         input_point=input_point,
         coord_type=submission.coord_type if point else None,
         address=address,
-        reporter={"reporter_name": name, "reporter_phone": phone, "reporter_email": email},
+        reporter=reporter,
+        media_url=check_media_url(submission.media_url),
         channel=submission.channel,
         photos=clean_photos(list(submission.photos)),
         attributes=check_attributes(category, submission.attributes),
@@ -327,6 +353,7 @@ def submit_issue(
             "input_lat": checked.input_point[1] if checked.input_point else None,
             "input_coord_type": checked.coord_type,
             "address": checked.address,
+            "media_url": checked.media_url,
             "geocode": geocode,
             "external_source": submission.external_source,
             "external_id": submission.external_id,
@@ -467,14 +494,13 @@ def issue_view(
         "routing": explain_steps(decisions[-1]["steps"], lang) if decisions else [],
         "master_id": row["master_id"],
         "photo_count": row["photo_count"],
+        "media_url": row["media_url"],
         "geocode": row["geocode"],
         "status_notes": row["status_notes"],
     }
-    if row["master_id"] is not None:  # a duplicate follows its master's outcome
-        master = issue_store.get_issue(conn, row["master_id"])
-        if master is not None:
-            view["status"] = open311_status(master["state"])
-            view["status_notes"] = master["status_notes"]
+    if row["master_state"] is not None:  # a duplicate follows its master's outcome
+        view["status"] = open311_status(row["master_state"])
+        view["status_notes"] = row["master_status_notes"]
     if with_duplicates and row["lon"] is not None:
         taxonomy_category = _category_of(conn, row)
         view["possible_duplicates"] = [

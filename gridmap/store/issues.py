@@ -25,14 +25,18 @@ PUBLIC_COLUMNS = """
     i.due_at, i.deadlines, i.generation, i.unit_level, i.unit_code, u.name AS unit_name,
     i.edge_distance_m, i.target_kind, i.worker_id, w.name AS worker_name, i.department_code,
     d.name_en AS department_name_en, d.name_zh AS department_name_zh, i.needs_confirmation,
-    i.master_id, i.status_notes, i.closed_at,
-    (SELECT count(*) FROM issue_photo p WHERE p.issue_id = i.id) AS photo_count
+    i.master_id, i.status_notes, i.closed_at, i.media_url,
+    m.state AS master_state, m.status_notes AS master_status_notes,
+    (SELECT count(*) FROM issue_photo p WHERE p.issue_id = i.id) AS photo_count,
+    coalesce((SELECT max(e.at) FROM issue_event e WHERE e.issue_id = i.id), i.created_at)
+        AS updated_at
 """
 PUBLIC_FROM = """
     issue i
     JOIN category c ON c.set_name = i.set_name AND c.code = i.category_code
     LEFT JOIN worker w ON w.id = i.worker_id
     LEFT JOIN department d ON d.code = i.department_code
+    LEFT JOIN issue m ON m.id = i.master_id
     LEFT JOIN admin_unit u ON u.level = i.unit_level AND u.code = i.unit_code
         AND u.generation_low <= i.generation AND u.generation_high >= i.generation
 """
@@ -50,6 +54,9 @@ ISSUE_COLUMNS = (
     "reporter_name",
     "reporter_phone",
     "reporter_email",
+    "reporter_device_id",
+    "reporter_account_id",
+    "media_url",
     "external_source",
     "external_id",
     "state",
