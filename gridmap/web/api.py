@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+from functools import cache
+from importlib import resources
 from typing import Any
 
+import yaml
 from flask import Blueprint, Response, jsonify, request
 
 from gridmap.errors import InputError
@@ -23,6 +26,28 @@ def _required(name: str) -> str:
     if value is None or value == "":
         raise InputError("parameter_missing", name=name)
     return value
+
+
+@cache
+def openapi_text() -> str:
+    """The OpenAPI document (written by hand beside this module, checked by the tests)."""
+    return resources.files("gridmap.web").joinpath("openapi.yaml").read_text(encoding="utf-8")
+
+
+@cache
+def openapi_document() -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load(openapi_text())
+    return document
+
+
+@blueprint.get("/openapi.json")
+def openapi_json() -> Response:
+    return jsonify(openapi_document())
+
+
+@blueprint.get("/openapi.yaml")
+def openapi_yaml() -> Response:
+    return Response(openapi_text(), mimetype="application/yaml")
 
 
 @blueprint.get("/locate")

@@ -125,10 +125,10 @@ def services(fmt: str) -> tuple[Response, int]:
     return render(fmt, "services", open311_service.service_list(database(), lang=language()))
 
 
-@blueprint.get(f"/services/<code>.{FORMAT}")
-def service_definition(code: str, fmt: str) -> tuple[Response, int]:
+@blueprint.get(f"/services/<service_code>.{FORMAT}")
+def service_definition(service_code: str, fmt: str) -> tuple[Response, int]:
     open311_service.check_jurisdiction(settings(), request.args.get("jurisdiction_id"))
-    definition = open311_service.service_definition(database(), code, lang=language())
+    definition = open311_service.service_definition(database(), service_code, lang=language())
     return render(fmt, "service_definition", definition)
 
 
@@ -164,8 +164,8 @@ def get_requests(fmt: str) -> tuple[Response, int]:
     return render(fmt, "service_requests", found)
 
 
-@blueprint.get(f"/requests/<request_id>.{FORMAT}")
-def get_request(request_id: str, fmt: str) -> tuple[Response, int]:
+@blueprint.get(f"/requests/<service_request_id>.{FORMAT}")
+def get_request(service_request_id: str, fmt: str) -> tuple[Response, int]:
     open311_service.check_jurisdiction(settings(), request.args.get("jurisdiction_id"))
-    found = open311_service.get_request(database(), settings(), request_id, lang=language())
+    found = open311_service.get_request(database(), settings(), service_request_id, lang=language())
     return render(fmt, "service_requests", found)
