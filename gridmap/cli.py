@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -376,6 +377,54 @@ def workers_list(context: Context) -> None:
     with context.database() as database:
         for w in worker_service.list_workers(database):
             click.echo(f"{w['id']:>5}  {w['name']:<16} {w['department'] or '-':<12} {w['units']}")
+
+
+@workers.group("duty")
+def workers_duty() -> None:
+    """Duty rosters: a worker with periods is routed to only while on duty."""
+
+
+def _print_periods(periods: list[dict[str, Any]]) -> None:
+    for p in periods:
+        click.echo(
+            f"{p['worker_id']:>5}  {p['name']:<16} {p['starts_at'].isoformat()} -> "
+            f"{p['ends_at'].isoformat()}"
+        )
+
+
+@workers_duty.command("add")
+@click.argument("worker_id", type=int)
+@click.argument("starts_at")
+@click.argument("ends_at")
+@pass_context
+def workers_duty_add(context: Context, worker_id: int, starts_at: str, ends_at: str) -> None:
+    """Put WORKER_ID on duty from STARTS_AT to ENDS_AT (ISO 8601; without an offset, the
+    time zone of the category set in use)."""
+    with context.database() as database:
+        roster = worker_service.add_duty(database, worker_id, starts_at, ends_at)
+    click.echo(f"duty periods added: {roster.added}")
+
+
+@workers_duty.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@pass_context
+def workers_duty_import(context: Context, file: Path) -> None:
+    """Import a roster CSV with columns worker_id, starts_at, ends_at (all or nothing; periods
+    already stored are skipped)."""
+    with context.database() as database:
+        roster = worker_service.import_roster(database, file)
+    click.echo(f"{len(roster.periods)} periods read, {roster.added} new")
+
+
+@workers_duty.command("list")
+@click.option("--worker", "worker_id", type=int, help="only this worker's periods")
+@click.option("--all", "show_all", is_flag=True, help="include periods that are over")
+@pass_context
+def workers_duty_list(context: Context, worker_id: int | None, show_all: bool) -> None:
+    """Duty periods, current and coming ones by default."""
+    since = None if show_all else datetime.now(UTC)
+    with context.database() as database:
+        _print_periods(worker_service.list_duties(database, worker_id=worker_id, since=since))
 
 
 # --- categories, issues, API keys (issue 5) ------------------------------------------------------

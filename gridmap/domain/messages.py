@@ -894,6 +894,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Received; a dispatcher will place and route it (due {due}).",
         "zh-CN": "已受理，将由调度员人工定位分派（时限 {due}）。",
     },
+    "roster_invalid": {
+        "en": "duty roster, {where}: {reason}",
+        "zh-CN": "值班表 {where}：{reason}",
+    },
 }
 
 

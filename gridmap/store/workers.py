@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
@@ -77,13 +78,50 @@ def list_workers(conn: psycopg.Connection) -> list[dict[str, Any]]:
         ).fetchall()
 
 
-def add_duty(conn: psycopg.Connection, *, worker_id: int, starts_at: Any, ends_at: Any) -> int:
-    row = conn.execute(
-        "INSERT INTO worker_duty (worker_id, starts_at, ends_at) VALUES (%s, %s, %s) RETURNING id",
-        (worker_id, starts_at, ends_at),
-    ).fetchone()
-    assert row is not None
-    return int(row[0])
+def add_duties(conn: psycopg.Connection, periods: Sequence[tuple[int, Any, Any]]) -> int:
+    """Insert (worker_id, starts_at, ends_at) periods, skipping ones already stored (a roster
+    file imported twice adds nothing); returns how many were new."""
+    if not periods:
+        return 0
+    workers, starts, ends = (list(column) for column in zip(*periods, strict=True))
+    cursor = conn.execute(
+        """
+        INSERT INTO worker_duty (worker_id, starts_at, ends_at)
+        SELECT DISTINCT p.worker_id, p.starts_at, p.ends_at
+        FROM unnest(%s::int[], %s::timestamptz[], %s::timestamptz[])
+             AS p (worker_id, starts_at, ends_at)
+        WHERE NOT EXISTS (SELECT 1 FROM worker_duty d WHERE d.worker_id = p.worker_id
+                          AND d.starts_at = p.starts_at AND d.ends_at = p.ends_at)
+        """,
+        (workers, starts, ends),
+    )
+    return cursor.rowcount
+
+
+def duties(
+    conn: psycopg.Connection, *, worker_id: int | None = None, since: Any = None
+) -> list[dict[str, Any]]:
+    """Duty periods (of one worker, ending after ``since``), in time order."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            """
+            SELECT d.worker_id, w.name, d.starts_at, d.ends_at
+            FROM worker_duty d JOIN worker w ON w.id = d.worker_id
+            WHERE (%(worker)s::int IS NULL OR d.worker_id = %(worker)s)
+              AND (%(since)s::timestamptz IS NULL OR d.ends_at > %(since)s)
+            ORDER BY d.starts_at, d.worker_id
+            """,
+            {"worker": worker_id, "since": since},
+        ).fetchall()
+
+
+def missing_workers(conn: psycopg.Connection, worker_ids: Sequence[int]) -> list[int]:
+    rows = conn.execute(
+        "SELECT i FROM unnest(%s::int[]) AS i WHERE NOT EXISTS "
+        "(SELECT 1 FROM worker w WHERE w.id = i) ORDER BY i",
+        (list(worker_ids),),
+    ).fetchall()
+    return [int(r[0]) for r in rows]
 
 
 def workers_on_units(

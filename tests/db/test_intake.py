@@ -85,14 +85,10 @@ def test_off_duty_primary_falls_back_to_backup_then_up_the_hierarchy(
     district = _worker(database, "区值班", "320101", level="district")
     past = datetime.now(UTC) - timedelta(days=2)
     with database.transaction() as conn:  # the primary works a roster that is over
-        worker_store.add_duty(
-            conn, worker_id=primary, starts_at=past, ends_at=past + timedelta(hours=8)
-        )
+        worker_store.add_duties(conn, [(primary, past, past + timedelta(hours=8))])
     assert _submit(database, settings).body["target"]["worker"]["id"] == backup
     with database.transaction() as conn:
-        worker_store.add_duty(
-            conn, worker_id=backup, starts_at=past, ends_at=past + timedelta(hours=8)
-        )
+        worker_store.add_duties(conn, [(backup, past, past + timedelta(hours=8))])
     decided = _submit(database, settings).body
     assert decided["target"]["worker"]["id"] == district
     assert any("off duty" in step for step in decided["routing"])

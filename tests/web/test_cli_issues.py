@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from gridmap.services import apikeys as apikey_service
@@ -53,3 +56,88 @@ def test_loading_a_broken_set_changes_nothing(run, tmp_path):  # noqa: F811
     result = run("categories", "load", broken)
     assert result.exit_code == 1
     assert "bad.toml" in result.output
+
+
+def test_duty_roster_from_the_cli_decides_who_is_routed_to(
+    run,  # noqa: F811
+    database,
+    settings,
+    load_small_grid,
+    tmp_path,
+):
+    assert run("categories", "load", "cn").exit_code == 0
+    primary = run("workers", "add", "王网格").output.split()[-1]
+    backup = run("workers", "add", "李备岗").output.split()[-1]
+    run("workers", "assign", primary, "320101001")
+    run("workers", "assign", backup, "320101001", "--role", "backup")
+    now = datetime.now(UTC)
+    # the primary's only shift ended an hour ago; the backup is on duty now
+    roster = tmp_path / "roster.csv"
+    hours = [(now + timedelta(hours=h)).isoformat() for h in (-9, -1, 7)]
+    roster.write_text(
+        "worker_id,starts_at,ends_at\n"
+        f"{primary},{hours[0]},{hours[1]}\n{backup},{hours[1]},{hours[2]}\n",
+        encoding="utf-8",
+    )
+    imported = run("workers", "duty", "import", roster)
+    assert imported.exit_code == 0, imported.output
+    assert "2 periods read, 2 new" in imported.output
+    assert "2 periods read, 0 new" in run("workers", "duty", "import", roster).output
+    listed = run("workers", "duty", "list")
+    assert "李备岗" in listed.output and "王网格" not in listed.output  # the primary's is over
+    assert "王网格" in run("workers", "duty", "list", "--all").output
+
+    def route():
+        return intake.submit_issue(
+            database,
+            settings,
+            intake.IssueSubmission(category="E0101", lon=X0 + STEP / 2, lat=Y0 + STEP / 4),
+        ).body["target"]["worker"]["id"]
+
+    assert route() == int(backup)
+    # a naive time is read in the category set's time zone (Asia/Shanghai for cn)
+    local = now.astimezone(ZoneInfo("Asia/Shanghai")).replace(tzinfo=None)
+    added = run(
+        "workers",
+        "duty",
+        "add",
+        primary,
+        (local - timedelta(minutes=5)).isoformat(),
+        (local + timedelta(hours=1)).isoformat(),
+    )
+    assert added.exit_code == 0 and "added: 1" in added.output
+    assert route() == int(primary)
+
+
+@pytest.mark.parametrize(
+    "text,needle",
+    [
+        ("worker_id,starts_at\n1,2026-01-01T08:00+08:00\n", "columns"),
+        (
+            "worker_id,starts_at,ends_at\nx,2026-01-01T08:00+08:00,2026-01-01T16:00+08:00\n",
+            "line 3",
+        ),
+        ("worker_id,starts_at,ends_at\nWID,2026-01-01T08:00+08:00,soon\n", "soon"),
+        (
+            "worker_id,starts_at,ends_at\nWID,2026-01-01T16:00+08:00,2026-01-01T08:00+08:00\n",
+            "after",
+        ),
+        ("worker_id,starts_at,ends_at\n999,2026-01-01T08:00+08:00,2026-01-01T16:00+08:00\n", "999"),
+    ],
+)
+def test_bad_rosters_are_refused_whole(
+    run,  # noqa: F811
+    database,
+    load_small_grid,
+    tmp_path,
+    text,
+    needle,
+):
+    worker = run("workers", "add", "王网格").output.split()[-1]
+    good = f"{worker},2026-01-02T08:00+08:00,2026-01-02T16:00+08:00\n"
+    roster = tmp_path / "roster.csv"
+    lines = text.replace("WID", worker).splitlines(keepends=True)
+    roster.write_text("".join([lines[0], good, *lines[1:]]), encoding="utf-8")
+    result = run("workers", "duty", "import", roster)
+    assert result.exit_code == 1 and needle in result.output, result.output
+    assert "王网格" not in run("workers", "duty", "list", "--all").output  # nothing stored
