@@ -30,6 +30,7 @@ from gridmap.geo.validation import (
     summarise,
 )
 from gridmap.ingest.boundaries import BoundaryFile, read_boundary_file
+from gridmap.services.geocode import refresh_gazetteer_units
 from gridmap.services.locate import load_unit_index
 from gridmap.store import placements as placement_store
 from gridmap.store import units as unit_store
@@ -467,7 +468,8 @@ def activate_generation(
     """Make ``generation`` active and give every placement its unit in it, in one transaction:
     lookups switch and placements follow together, or nothing changes.
 
-    Units are kept per generation (append-only): only placements without a row for
+    The gazetteer's unit entries and the units of its OSM entries follow in the same
+    transaction. Units are kept per generation (append-only): only placements without a row for
     ``generation`` are located (with the in-memory index of its units) and written, with one
     COPY; after a rollback to an earlier generation nearly all rows exist already, so it is
     nearly free. ``moved`` counts placements whose unit differs from the one they had in the
@@ -498,6 +500,8 @@ def activate_generation(
         else:
             moved = placement_store.count_moves(conn, before=previous, after=generation)
         placements = placement_store.count_placements(conn)
+        # addresses are geocoded against the grid in force from the same commit on
+        refresh_gazetteer_units(conn, settings, generation)
     LOGGER.info(
         "activated generation %s (was %s): %d placements located, %d of %d moved",
         generation,

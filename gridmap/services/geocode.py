@@ -415,12 +415,7 @@ def build_gazetteer(
         generation = unit_store.active_generation(conn)
         if generation is None and not read:
             raise InputError("gazetteer_nothing")
-        units = (
-            gazetteer_store.generation_units(conn, generation=generation)
-            if generation is not None
-            else []
-        )
-        unit_rows = [(uid, normalise_name(name)) for uid, _, name in units if normalise_name(name)]
+        unit_rows = _unit_rows(conn, generation) if generation is not None else []
         counts = gazetteer_store.rebuild(
             conn,
             unit_rows=unit_rows,
@@ -431,6 +426,23 @@ def build_gazetteer(
         )
     LOGGER.info("gazetteer: %s", counts)
     return counts
+
+
+def _unit_rows(conn: Any, generation: int) -> list[tuple[int, str]]:
+    """(unit row id, normalised name) of the generation's units that have a name."""
+    units = gazetteer_store.generation_units(conn, generation=generation)
+    return [(uid, normalise_name(name)) for uid, _, name in units if normalise_name(name)]
+
+
+def refresh_gazetteer_units(conn: Any, settings: Settings, generation: int) -> None:
+    """Called inside a generation switch (same transaction): the gazetteer's units follow
+    the generation now in force; nothing to do before a gazetteer is built."""
+    gazetteer_store.refresh_units(
+        conn,
+        unit_rows=_unit_rows(conn, generation),
+        generation=generation,
+        levels=settings.levels.names,
+    )
 
 
 # --- geocoding --------------------------------------------------------------------------------

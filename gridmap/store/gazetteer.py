@@ -208,6 +208,66 @@ FROM staged_osm_entry s LEFT JOIN chain c ON c.key = s.sid
 """
 
 
+_RELOCATE_OSM = f"""
+WITH pt AS (SELECT id AS key, geom FROM gazetteer_entry WHERE source = 'osm'),
+covering AS ({_COVERING}),
+chain AS (
+    SELECT key, array_agg(code ORDER BY depth) AS codes,
+           array_agg(name_norm ORDER BY depth) AS names,
+           (array_agg(level ORDER BY depth DESC))[1] AS deepest_level,
+           (array_agg(code ORDER BY depth DESC))[1] AS deepest_code
+    FROM covering GROUP BY key
+)
+UPDATE gazetteer_entry e
+SET unit_level = c.deepest_level, unit_code = c.deepest_code,
+    unit_codes = coalesce(c.codes, '{{}}'), unit_names = coalesce(c.names, '{{}}')
+FROM gazetteer_entry o LEFT JOIN chain c ON c.key = o.id
+WHERE o.id = e.id AND e.source = 'osm'
+"""
+
+
+def refresh_units(
+    conn: psycopg.Connection,
+    *,
+    unit_rows: Iterable[Sequence[Any]],
+    generation: int,
+    levels: Sequence[str],
+) -> dict[str, int] | None:
+    """After a generation switch, in the caller's transaction: the unit entries replaced by
+    ``generation``'s and every OSM entry given the units of ``generation`` containing it, so
+    that addresses are matched against the grid in force. The OSM entries themselves are
+    kept (their files are not needed again). None when no gazetteer was ever built."""
+    _check_migrated(conn)
+    conn.execute("LOCK TABLE gazetteer_build IN EXCLUSIVE MODE")
+    last = latest_build(conn)
+    if last is None:
+        return None
+    conn.execute(
+        """
+        CREATE TEMP TABLE staged_unit_entry (unit_id bigint PRIMARY KEY, name_norm text NOT NULL)
+        ON COMMIT DROP
+        """
+    )
+    copy_rows(conn, "staged_unit_entry", UNIT_COLUMNS, unit_rows)
+    params = {"gen": generation, "levels": list(levels)}
+    conn.execute("DELETE FROM gazetteer_entry WHERE source = 'unit'")
+    conn.execute(_INSERT_UNITS, params)
+    conn.execute(_RELOCATE_OSM, params)
+    conn.execute("SELECT gin_clean_pending_list('gazetteer_entry_name_trgm')")
+    counts = {
+        kind: int(n)
+        for kind, n in conn.execute(
+            "SELECT kind, count(*) FROM gazetteer_entry GROUP BY kind ORDER BY kind"
+        ).fetchall()
+    }
+    conn.execute(
+        "INSERT INTO gazetteer_build (generation, sources, counts) VALUES (%s, %s, %s)",
+        (generation, list(last["sources"]), json.dumps(counts)),
+    )
+    LOGGER.info("gazetteer units refreshed for generation %s: %s", generation, counts)
+    return counts
+
+
 def latest_build(conn: psycopg.Connection) -> dict[str, Any] | None:
     _check_migrated(conn)
     with conn.cursor(row_factory=dict_row) as cur:

@@ -6,6 +6,7 @@ import dataclasses
 import json
 from pathlib import Path
 
+import geopandas as gpd
 import pytest
 from click.testing import CliRunner
 
@@ -17,6 +18,7 @@ from gridmap.services.boundaries import import_boundaries
 from gridmap.services.demo import CITIES
 from gridmap.services.geocode import build_gazetteer, geocode_address
 from gridmap.store import gazetteer as gazetteer_store
+from gridmap.store import units as unit_store
 from gridmap.store.db import Database
 from tests.conftest import REPO
 
@@ -248,3 +250,55 @@ def test_cli_build_and_query(env, nanjing_units):
     assert empty.exit_code == 1 and "地址为空" in empty.output
     missing = run("geocode", "build", "--osm", "/nonexistent.osm")
     assert missing.exit_code == 1 and "not found" in missing.output
+
+
+def test_activating_a_new_generation_refreshes_the_gazetteers_units(
+    database, nanjing_units, tmp_path
+):
+    """A community renamed in a new generation: after activation its new name is found and
+    the old one no longer names a unit; OSM entries keep their places and get the new units."""
+    build_gazetteer(database, nanjing_units, osm_files=[NANJING_OSM])
+    before = geocode_address(database, nanjing_units, "南京市秦淮区五老村社区居委会")
+    assert before.best is not None and before.best.name == "五老村社区居委会"
+    communities = gpd.read_file(NANJING / "nanjing_xinjiekou_communities_generated.geojson")
+    communities.loc[communities["code"] == "320104006003", "name"] = "五福新村社区居委会"
+    renamed = tmp_path / "communities.geojson"
+    communities.to_file(renamed, driver="GeoJSON")
+    with database.connection() as conn:
+        osm_before = conn.execute(
+            "SELECT count(*) FROM gazetteer_entry WHERE source = 'osm'"
+        ).fetchone()[0]
+    import_boundaries(
+        database,
+        nanjing_units,
+        renamed,
+        level="community",
+        code_field="code",
+        name_field="name",
+        parent_field="parent_code",
+        commit=True,
+        activate=True,
+    )
+    after = geocode_address(database, nanjing_units, "南京市秦淮区五福新村社区居委会")
+    assert after.best is not None and after.best.name == "五福新村社区居委会"
+    with database.connection() as conn:
+        gone = gazetteer_store.known_unit_names(conn, ["五老村社区居委会"])
+        build = gazetteer_store.latest_build(conn)
+        generation = unit_store.active_generation(conn)
+        osm_after, stale = conn.execute(
+            """
+            SELECT count(*), count(*) FILTER (WHERE NOT EXISTS (
+                SELECT 1 FROM admin_unit u WHERE u.code = e.unit_code AND u.level = e.unit_level
+                  AND u.generation_low <= %s AND u.generation_high >= %s))
+            FROM gazetteer_entry e WHERE e.source = 'osm' AND e.unit_code IS NOT NULL
+            """,
+            (generation, generation),
+        ).fetchone()
+    assert gone == []
+    assert build is not None and build["generation"] == generation
+    assert stale == 0 and osm_after > 0
+    with database.connection() as conn:
+        assert (
+            conn.execute("SELECT count(*) FROM gazetteer_entry WHERE source = 'osm'").fetchone()[0]
+            == osm_before
+        )
