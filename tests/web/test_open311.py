@@ -287,6 +287,18 @@ def test_bad_reads_get_spec_errors(server, path, status):
     assert code == status and description
 
 
+def test_a_10_mb_body_is_refused_in_the_specs_format(server, api_key, database):
+    answer = requests.post(
+        f"{server}/requests.xml",
+        data={"api_key": api_key, "service_code": GRID_CATEGORY, "description": "x" * 10**7},
+        timeout=30,
+    )
+    assert answer.status_code == 413
+    code, description = _error(answer, "xml")
+    assert code == 413 and "8 MB" in description
+    assert _count(database) == 0
+
+
 def test_wrong_method_and_zh_errors(server):
     answer = requests.delete(f"{server}/requests.json", timeout=10)
     assert answer.status_code == 405
