@@ -267,15 +267,11 @@ def post_request(
     if client is None:
         raise ForbiddenError("open311_api_key_invalid")
     check_jurisdiction(settings, _single(form, "jurisdiction_id"))
-    try:
-        submission = submission_from_form(form, client=client)
-        taxonomy = current_taxonomy(db)
-        result = intake_service.submit_issue(
-            db, settings, submission, idempotency_key=idempotency_key, lang=lang
-        )
-    except NotFoundError as exc:
-        # an unknown category is a bad parameter here, not a missing page
-        raise InputError(exc.key, **exc.params) from None
+    submission = submission_from_form(form, client=client)
+    taxonomy = current_taxonomy(db)
+    result = intake_service.submit_issue(
+        db, settings, submission, idempotency_key=idempotency_key, lang=lang
+    )
     body = result.body
     answer = {
         "service_request_id": str(body["id"]),
