@@ -23,6 +23,7 @@ from gridmap.services import boundaries as boundary_service
 from gridmap.services import categories as category_service
 from gridmap.services import coverage as coverage_service
 from gridmap.services import demo as demo_service
+from gridmap.services import dispatch as dispatch_service
 from gridmap.services import facilities as facility_service
 from gridmap.services import geocode as geocode_service
 from gridmap.services import grids as grid_service
@@ -467,7 +468,50 @@ def categories_responsible(context: Context, department: str, **options: Any) ->
 
 @main.group()
 def issues() -> None:
-    """Reported issues: show, route."""
+    """Reported issues: list, show, route, place (the triage queue), import."""
+
+
+@issues.command("list")
+@click.option("--state", help="only this state (triage: the dispatcher's queue)")
+@click.option("--category", help="only this category code")
+@click.option("--limit", type=int, default=50, show_default=True)
+@pass_context
+def issues_list(context: Context, state: str | None, category: str | None, limit: int) -> None:
+    """Issues newest first, one line each."""
+    lang = context.settings.lang
+    with context.database() as database:
+        found = dispatch_service.list_issues(
+            database, state=state, category=category, limit=limit, lang=lang
+        )
+    for view in found:
+        unit = view["unit"]["code"] if view["unit"] else "-"
+        where = view["address"] or (f"{view['lon']:.6f},{view['lat']:.6f}" if view["lon"] else "-")
+        click.echo(
+            f"{view['id']:>7}  {view['state']:<10} {view['category']['code']:<8} unit {unit:<14} "
+            f"{where}"
+        )
+
+
+@issues.command("place")
+@click.argument("issue_id", type=int)
+@click.option("--lon", type=float, help="longitude of the spot")
+@click.option("--lat", type=float, help="latitude of the spot")
+@click.option(
+    "--coord-type", default="wgs84", show_default=True, help="wgs84, gcj02, bd09, cgcs2000"
+)
+@click.option("--candidate", type=int, help="use geocoding candidate N (from 1) instead")
+@click.option("--note", default="", help="why (kept with the event)")
+@pass_context
+def issues_place(context: Context, issue_id: int, **options: Any) -> None:
+    """Place an issue (normally from the triage queue) and route it."""
+    with context.database() as database:
+        view = dispatch_service.place_issue(
+            database, context.settings, issue_id, lang=context.settings.lang, **options
+        )
+    target = view["target"]
+    who = (target["worker"] or {}).get("name") or (target["department"] or {}).get("code") or "-"
+    unit = view["unit"]["code"] if view["unit"] else "-"
+    click.echo(f"issue {issue_id}: {view['state']}, unit {unit}, {target['kind']} {who}")
 
 
 @issues.command("show")

@@ -898,6 +898,29 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "duty roster, {where}: {reason}",
         "zh-CN": "值班表 {where}：{reason}",
     },
+    # dispatching the triage queue
+    "dispatch_place_how": {
+        "en": "place an issue either at lon/lat or at a geocoding candidate, not both or neither",
+        "zh-CN": "请用经纬度或地址候选之一定位事件（二选一）",
+    },
+    "dispatch_candidate_unknown": {
+        "en": "there is no candidate {index}: the issue has {count} geocoding candidates",
+        "zh-CN": "不存在第 {index} 个候选：该事件共有 {count} 个地址候选",
+    },
+    "route_dispatcher_point": {
+        "en": "placed by a dispatcher at {lon}, {lat}",
+        "zh-CN": "调度员定位到 {lon}, {lat}",
+    },
+    "route_dispatcher_candidate": {
+        "en": "placed by a dispatcher at candidate {index} ({name})",
+        "zh-CN": "调度员选择第 {index} 个候选（{name}）定位",
+    },
+    "list_paging_invalid": {
+        "en": "limit must be from 1 to {high} and offset 0 or more (got limit {limit}, "
+        "offset {offset})",
+        "zh-CN": "limit 须在 1 到 {high} 之间，offset 须不小于 0"
+        "（当前 limit {limit}，offset {offset}）",
+    },
 }
 
 

@@ -385,3 +385,20 @@ def count_issues(conn: psycopg.Connection) -> int:
     row = conn.execute("SELECT count(*) FROM issue").fetchone()
     assert row is not None
     return int(row[0])
+
+
+def set_location(
+    conn: psycopg.Connection, issue_id: int, *, lon: float, lat: float, edge_m: float | None
+) -> None:
+    """A dispatcher's placement: the issue's point (WGS84) and its distance to its unit's edge."""
+    conn.execute(
+        """
+        UPDATE issue SET geom = ST_SetSRID(ST_MakePoint(%s, %s), 4326), edge_distance_m = %s
+        WHERE id = %s
+        """,
+        (lon, lat, edge_m, issue_id),
+    )
+
+
+def set_state(conn: psycopg.Connection, issue_id: int, state: str) -> None:
+    conn.execute("UPDATE issue SET state = %s WHERE id = %s", (state, issue_id))

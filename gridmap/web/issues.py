@@ -12,6 +12,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from gridmap.errors import InputError
+from gridmap.services import dispatch as dispatch_service
 from gridmap.services import intake as intake_service
 from gridmap.web.context import database, language, settings
 
@@ -129,4 +130,64 @@ def merge(issue_id: int) -> Response:
     note = intake_service.check_text(body.get("note"), name="note", limit=1000) or ""
     return jsonify(
         intake_service.merge_duplicate(database(), issue_id, master, actor="dispatcher", note=note)
+    )
+
+
+def _int_arg(name: str, default: int) -> int:
+    value = request.args.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise InputError("field_type", name=name, expected="integer", got=repr(value)) from None
+
+
+@blueprint.get("/issues")
+def list_issues() -> Response:
+    """Issues newest first; ?state=triage is the dispatcher's queue."""
+    return jsonify(
+        dispatch_service.list_issues(
+            database(),
+            state=request.args.get("state") or None,
+            category=request.args.get("category") or None,
+            target_kind=request.args.get("target") or None,
+            limit=_int_arg("limit", 50),
+            offset=_int_arg("offset", 0),
+            lang=language(),
+        )
+    )
+
+
+@blueprint.post("/issues/<int:issue_id>/place")
+def place(issue_id: int) -> Response:
+    """Place an issue at {"lon", "lat", "coord_type"} or {"candidate": N} and route it."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InputError("body_not_json")
+    unknown = sorted(set(body) - {"lon", "lat", "coord_type", "candidate", "note"})
+    if unknown:
+        raise InputError(
+            "fields_unknown",
+            names=", ".join(unknown),
+            known="lon, lat, coord_type, candidate, note",
+        )
+    candidate = body.get("candidate")
+    if candidate is not None and (not isinstance(candidate, int) or isinstance(candidate, bool)):
+        raise InputError(
+            "field_type", name="candidate", expected="integer", got=type(candidate).__name__
+        )
+    note = intake_service.check_text(body.get("note"), name="note", limit=1000) or ""
+    return jsonify(
+        dispatch_service.place_issue(
+            database(),
+            settings(),
+            issue_id,
+            lon=body.get("lon"),
+            lat=body.get("lat"),
+            coord_type=body.get("coord_type") or "wgs84",
+            candidate=candidate,
+            note=note,
+            lang=language(),
+        )
     )
