@@ -107,6 +107,15 @@ def register_errors(app: Flask) -> None:
 # --- views ---------------------------------------------------------------------------------
 
 
+@blueprint.after_request
+def allow_cross_origin_reads(response: Response) -> Response:
+    """Reads are public: a citizen web app on another origin may show requests and services.
+    Posting needs an api_key, which belongs on a server, not in a browser, so no CORS there."""
+    if request.method == "GET":
+        response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
 def _params() -> dict[str, str]:
     return {k: v for k, v in request.args.items()}
 

@@ -76,6 +76,10 @@ def test_discovery_names_the_spec_and_formats(server):
     assert endpoint["specification"] == "http://wiki.open311.org/GeoReport_v2"
     assert endpoint["url"] == server
     assert set(endpoint["formats"]) == {"text/xml", "application/json"}
+    assert (
+        requests.get(f"{server}/services.json", timeout=10).headers["Access-Control-Allow-Origin"]
+        == "*"
+    )
     xml = ET.fromstring(requests.get(f"{server}/discovery.xml", timeout=10).content)
     assert xml.tag == "discovery"
     assert [f.text for f in xml.iter("format")] == ["application/json", "text/xml"]
