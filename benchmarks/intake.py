@@ -305,6 +305,7 @@ class Phase:
     outcomes: list[Outcome] = field(default_factory=list)
     server_cpu: float = 0.0
     client_cpu: float = 0.0
+    database_cpu: float = 0.0
 
     @property
     def ok(self) -> list[Outcome]:
@@ -375,18 +376,50 @@ async def open_loop(base: str, phase: Phase, plan: Plan, rate: float, seconds: f
         phase.wall = time.perf_counter() - start
 
 
+def backends(server: psutil.Process) -> list[psutil.Process]:
+    """The PostgreSQL backends serving the server's pool (found by the pool's client ports)."""
+    ports = {
+        c.laddr.port for c in server.net_connections(kind="tcp") if c.raddr and c.raddr.port == 5432
+    }
+    found = []
+    for proc in psutil.process_iter(["name"]):
+        if proc.info["name"] != "postgres":
+            continue
+        try:
+            if any(c.raddr and c.raddr.port in ports for c in proc.net_connections(kind="tcp")):
+                found.append(proc)
+        except psutil.Error:
+            continue
+    return found
+
+
+def cpu_seconds(procs: list[psutil.Process]) -> float:
+    total = 0.0
+    for proc in procs:
+        try:
+            total += sum(proc.cpu_times()[:2])
+        except psutil.Error:
+            continue
+    return total
+
+
 def run_phase(server: psutil.Process, phase: Phase, run: Any) -> Phase:
-    """Run one load phase, with the server's and this process's CPU time during it."""
+    """Run one load phase, with the CPU time that the server, its database backends and
+    this process (the load generator) spent during it."""
     me = psutil.Process()
-    s0, c0 = sum(server.cpu_times()[:2]), sum(me.cpu_times()[:2])
+    pool = backends(server)  # the pool holds its connections: the same backends throughout
+    s0, c0, d0 = cpu_seconds([server]), cpu_seconds([me]), cpu_seconds(pool)
     asyncio.run(run)
-    phase.server_cpu = sum(server.cpu_times()[:2]) - s0
-    phase.client_cpu = sum(me.cpu_times()[:2]) - c0
+    phase.server_cpu = cpu_seconds([server]) - s0
+    phase.client_cpu = cpu_seconds([me]) - c0
+    phase.database_cpu = cpu_seconds(pool) - d0
     errors = dict(phase.errors())
     print(
         f"  {phase.name}: {len(phase.outcomes):,} requests in {phase.wall:.1f} s, "
         f"{phase.throughput():,.0f} ok/s, errors {errors or 'none'}; CPU: server "
-        f"{phase.server_cpu / phase.wall:.0%}, load generator {phase.client_cpu / phase.wall:.0%}"
+        f"{phase.server_cpu / phase.wall:.0%}, its {len(pool)} PostgreSQL backends "
+        f"{phase.database_cpu / phase.wall:.0%}, load generator "
+        f"{phase.client_cpu / phase.wall:.0%}; load average {os.getloadavg()[0]:.1f}"
     )
     return phase
 
@@ -611,6 +644,12 @@ def main(argv: list[str] | None = None) -> int:
                     c_in.server_cpu / max(len(c_in.ok), 1),
                     "per floor request",
                     c_fl.server_cpu / max(len(c_fl.ok), 1),
+                ),
+                Row(
+                    "PostgreSQL CPU per intake request",
+                    c_in.database_cpu / max(len(c_in.ok), 1),
+                    "per floor request",
+                    c_fl.database_cpu / max(len(c_fl.ok), 1),
                 ),
                 Row(
                     "intake errors (non-2xx)",
