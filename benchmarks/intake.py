@@ -211,6 +211,17 @@ def set_up(url: str, cells: int, rng: np.random.Generator, workdir: Path) -> dic
     return timings
 
 
+def analyze(url: str) -> str:
+    """ANALYZE the database; returns the autovacuum setting. This cluster may run with
+    autovacuum off (Debian conf.d for CI): without statistics the planner misjudges the small
+    fresh tables (a sequential scan of every worker assignment per request), which a
+    deployment whose autovacuum has analysed its tables never sees."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("ANALYZE")
+        row = conn.execute("SHOW autovacuum").fetchone()
+    return str(row[0]) if row else "?"
+
+
 def categories_in_use(url: str) -> list[Category]:
     with Database(url) as db, db.connection() as conn:
         taxonomy = category_service.taxonomy_in_use(conn)
@@ -557,6 +568,8 @@ def main(argv: list[str] | None = None) -> int:
         workdir = Path(tmp)
         setup = set_up(args.database_url, args.cells, rng, workdir)
         print(f"  machine: {describe_machine(args.database_url)}")
+        autovacuum = analyze(args.database_url)
+        print(f"  autovacuum {autovacuum}: ANALYZE run after the set-up and after the warm-ups")
         categories = categories_in_use(args.database_url)
         port = free_port()
         server = start_server(args.database_url, port, workdir / "server.log")
@@ -584,6 +597,7 @@ def main(argv: list[str] | None = None) -> int:
                         closed_loop(base, warm, plans[side], args.connections, WARMUP_S),
                     )
                 )
+            analyze(args.database_url)  # statistics with issues in the tables, as in service
             closed: dict[str, Phase] = {}
             for side in ("intake", "floor"):
                 closed[side] = Phase(f"closed loop {side}", paths[side])

@@ -399,7 +399,12 @@ def submit_issue(
                 code=record["unit_code"],
             )
         body = issue_view(
-            conn, issue_id, lang=lang, with_duplicates=True, category=checked.category
+            conn,
+            issue_id,
+            lang=lang,
+            with_duplicates=True,
+            category=checked.category,
+            steps=record["steps"],
         )
         if idempotency_key:
             issue_store.finish_idempotency_key(
@@ -420,13 +425,17 @@ def issue_view(
     lang: str = "en",
     with_duplicates: bool = False,
     category: Category | None = None,
+    steps: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The public view of an issue (never the reporter's contact); ``category`` (the issue's,
-    when the caller has it) saves reading the category set again for the duplicate search."""
+    """The public view of an issue (never the reporter's contact). A caller that has just
+    stored the issue passes its ``category`` and the ``steps`` of its routing decision, which
+    saves reading them back (the category set, the decision)."""
     row = issue_store.get_issue(conn, issue_id)
     if row is None:
         raise NotFoundError("issue_unknown", id=issue_id)
-    decisions = issue_store.routing_decisions(conn, issue_id)
+    if steps is None:
+        decisions = issue_store.routing_decisions(conn, issue_id)
+        steps = decisions[-1]["steps"] if decisions else []
     view: dict[str, Any] = {
         "id": row["id"],
         "state": row["state"],
@@ -477,7 +486,7 @@ def issue_view(
                 else None
             ),
         },
-        "routing": explain_steps(decisions[-1]["steps"], lang) if decisions else [],
+        "routing": explain_steps(steps, lang),
         "master_id": row["master_id"],
         "photo_count": row["photo_count"],
         "geocode": row["geocode"],
