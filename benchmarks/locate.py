@@ -34,9 +34,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import math
-import os
-import platform
 import sys
 import tempfile
 import time
@@ -47,26 +44,31 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import psycopg
-import shapely
-from common import Row, Section, best_of, print_table, recreate_database, stopwatch
+from common import (
+    GRID_LEVELS,
+    Row,
+    Section,
+    best_of,
+    describe_machine,
+    grid_extent,
+    import_grid,
+    print_table,
+    recreate_database,
+    stopwatch,
+    write_grid,
+)
 
 from gridmap.analysis.locate import UnitIndex
 from gridmap.config import Settings
 from gridmap.domain.levels import Hierarchy
 from gridmap.ingest.tables import read_point_table, write_table
-from gridmap.services.boundaries import import_boundaries
 from gridmap.services.generations import require_active_generation
 from gridmap.services.locate import load_unit_index, locate_csv, locate_table
 from gridmap.store import units as unit_store
 from gridmap.store.db import Database
 
 DEFAULT_URL = "postgresql://postgres@localhost:5432/gridmap_bench"
-LEVELS = "district:District:区,cell:Cell:网格"
 SEED = 20240607
-CENTRE_LON, CENTRE_LAT = 118.78, 32.04  # Nanjing
-SIDE_M = 10_000.0  # the grid covers SIDE_M x SIDE_M metres
-DISTRICTS_PER_SIDE = 10  # 10 x 10 = 100 square districts
 BAD_SHARE = 0.01  # share of points with blank or garbage coordinates
 WARMUP_CALLS = 200
 
@@ -99,55 +101,6 @@ def instrument(obj: Any, method: str, timings: dict[str, float]) -> None:
 # --- set-up ------------------------------------------------------------------------------------
 
 
-def grid_extent() -> tuple[float, float, float, float]:
-    """(lon0, lat0, lon1, lat1) of a SIDE_M x SIDE_M square centred on CENTRE_LON/LAT."""
-    half_lat = SIDE_M / 2 / 111_320.0
-    half_lon = SIDE_M / 2 / (111_320.0 * math.cos(math.radians(CENTRE_LAT)))
-    return (
-        CENTRE_LON - half_lon,
-        CENTRE_LAT - half_lat,
-        CENTRE_LON + half_lon,
-        CENTRE_LAT + half_lat,
-    )
-
-
-def make_districts(extent: tuple[float, float, float, float]) -> gpd.GeoDataFrame:
-    """DISTRICTS_PER_SIDE x DISTRICTS_PER_SIDE squares tiling the extent."""
-    lon0, lat0, lon1, lat1 = extent
-    xs = np.linspace(lon0, lon1, DISTRICTS_PER_SIDE + 1)
-    ys = np.linspace(lat0, lat1, DISTRICTS_PER_SIDE + 1)
-    boxes, codes, names = [], [], []
-    for row in range(DISTRICTS_PER_SIDE):
-        for col in range(DISTRICTS_PER_SIDE):
-            number = row * DISTRICTS_PER_SIDE + col + 1
-            boxes.append(shapely.box(xs[col], ys[row], xs[col + 1], ys[row + 1]))
-            codes.append(f"D{number:03d}")
-            names.append(f"区{number:03d}")
-    return gpd.GeoDataFrame({"code": codes, "name": names}, geometry=boxes, crs="EPSG:4326")
-
-
-def make_cells(
-    districts: gpd.GeoDataFrame, count: int, rng: np.random.Generator
-) -> gpd.GeoDataFrame:
-    """A Voronoi tessellation of random seeds inside each district, clipped to it, so the
-    cells nest in their districts (the import checks refuse cells that straddle a parent)."""
-    per_district = max(1, count // len(districts))
-    pieces = []
-    for district in districts.geometry:
-        lon0, lat0, lon1, lat1 = district.bounds
-        seeds = shapely.multipoints(
-            np.column_stack(
-                [rng.uniform(lon0, lon1, per_district), rng.uniform(lat0, lat1, per_district)]
-            )
-        )
-        tiles = shapely.get_parts(shapely.voronoi_polygons(seeds, extend_to=district))
-        pieces.append(shapely.intersection(tiles, district))
-    cells = np.concatenate(pieces)
-    codes = [f"C{i:05d}" for i in range(1, len(cells) + 1)]
-    names = [f"网格{i:05d}" for i in range(1, len(cells) + 1)]
-    return gpd.GeoDataFrame({"code": codes, "name": names}, geometry=cells, crs="EPSG:4326")
-
-
 def write_points_csv(
     path: Path, count: int, extent: tuple[float, float, float, float], rng: np.random.Generator
 ) -> np.ndarray:
@@ -171,29 +124,6 @@ def write_points_csv(
         }
     ).to_csv(path, index=False)
     return bad_mask
-
-
-def import_grid(db: Database, settings: Settings, districts: Path, cells: Path) -> dict[str, float]:
-    """Load both levels through the real import (cells get their parents by geometry)."""
-    timings: dict[str, float] = {}
-    for level, path in (("district", districts), ("cell", cells)):
-        with stopwatch(timings, level):
-            report = import_boundaries(
-                db,
-                settings,
-                path,
-                level=level,
-                code_field="code",
-                name_field="name",
-                commit=True,
-                activate=True,
-            )
-        print(
-            f"  imported {report.features} {level} features in {timings[level]:.2f} s; "
-            f"generation {report.generation}, parents from {report.parents_from}, "
-            f"without parent {len(report.without_parent)}, counts {report.level_counts}"
-        )
-    return timings
 
 
 # --- A. bulk -----------------------------------------------------------------------------------
@@ -496,26 +426,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def describe_machine(url: str) -> str:
-    """Cores and library versions, printed with the results so figures can be compared."""
-    with psycopg.connect(url) as conn:
-        row = conn.execute("SELECT current_setting('server_version'), postgis_lib_version()")
-        server, postgis = row.fetchone() or ("?", "?")
-    return (
-        f"{os.cpu_count()} cores; Python {platform.python_version()}; "
-        f"PostgreSQL {server}, PostGIS {postgis}; GEOS {shapely.geos_version_string}, "
-        f"shapely {shapely.__version__}, geopandas {gpd.__version__}, pandas {pd.__version__}, "
-        f"numpy {np.__version__}"
-    )
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # progress shows live
     rng = np.random.default_rng(SEED)
     extent = grid_extent()
-    settings = Settings(database_url=args.database_url, levels=Hierarchy.parse(LEVELS))
+    settings = Settings(database_url=args.database_url, levels=Hierarchy.parse(GRID_LEVELS))
 
     print(f"set-up: {args.cells:,} cells, {args.points:,} points, seed {SEED}")
     setup: dict[str, float] = {}
@@ -524,12 +441,8 @@ def main(argv: list[str] | None = None) -> int:
         with stopwatch(setup, "database"):
             recreate_database(args.database_url)
         print(f"  machine: {describe_machine(args.database_url)}")
-        districts_path, cells_path = workdir / "districts.gpkg", workdir / "cells.gpkg"
         with stopwatch(setup, "grid"):
-            make_districts(extent).to_file(districts_path, engine="pyogrio")
-            make_cells(make_districts(extent), args.cells, rng).to_file(
-                cells_path, engine="pyogrio"
-            )
+            _, districts_path, cells_path = write_grid(workdir, args.cells, rng)
         csv_in = workdir / "points.csv"
         with stopwatch(setup, "points"):
             bad = write_points_csv(csv_in, args.points, extent, rng)

@@ -310,16 +310,29 @@ def submit_issue(
     same key with a different request is refused (AmbiguousError, 409)."""
     if idempotency_key is not None:
         idempotency_key = check_text(idempotency_key, name="Idempotency-Key", limit=255)
-    taxonomy = current_taxonomy(db)
-    checked = check_submission(taxonomy, submission)
     print_ = fingerprint(submission)
     geocode: dict[str, Any] | None = None
     first_steps: list[Step] = []
-    point = checked.point
-    if point is None and checked.address is not None:
-        point, geocode, step = _geocode(db, settings, checked.address)
+    point: tuple[float, float] | None = None
+    early: tuple[Taxonomy, CheckedSubmission] | None = None
+    if submission.lon in (None, "") and submission.lat in (None, ""):
+        # an address: parse and search it before the transaction, so that neither holds the
+        # transaction's connection (nor the idempotency key) meanwhile
+        taxonomy = current_taxonomy(db)
+        early = taxonomy, check_submission(taxonomy, submission)
+        assert early[1].address is not None  # check_submission refuses neither point nor address
+        point, geocode, step = _geocode(db, settings, early[1].address)
         first_steps.append(step)
-    with db.transaction() as conn:
+    # pipelined: statements whose results are not read yet go out with the next one that is
+    with db.transaction(pipeline=True) as conn:
+        if early is None:
+            # the common case, a point: the checks read the category set in use on this same
+            # connection (one pool connection per request); nothing is written before them
+            taxonomy = taxonomy_in_use(conn)
+            checked = check_submission(taxonomy, submission)
+            point = checked.point
+        else:
+            taxonomy, checked = early
         if idempotency_key:
             earlier = issue_store.claim_idempotency_key(conn, idempotency_key, print_)
             if earlier is not None:
@@ -382,30 +395,22 @@ def submit_issue(
             )
             assert existing is not None
             return IntakeResult(200, issue_view(conn, existing, lang=lang), replayed=True)
-        issue_store.add_event(
-            conn,
-            issue_id,
-            actor=submission.actor,
-            from_state=None,
-            to_state="reported",
-            data={"channel": checked.channel},
-        )
+        events: list[tuple[str, str | None, str, dict[str, Any]]] = [
+            (submission.actor, None, "reported", {"channel": checked.channel})
+        ]
         if state == "triage":
-            issue_store.add_event(
-                conn, issue_id, actor="router", from_state="reported", to_state="triage"
-            )
+            events.append(("router", "reported", "triage", {}))
         else:
-            issue_store.add_event(
-                conn, issue_id, actor="router", from_state="reported", to_state="filed"
+            events.append(("router", "reported", "filed", {}))
+            events.append(
+                (
+                    "router",
+                    "filed",
+                    "dispatched",
+                    {"worker_id": decision.worker_id, "department": decision.department_code},
+                )
             )
-            issue_store.add_event(
-                conn,
-                issue_id,
-                actor="router",
-                from_state="filed",
-                to_state="dispatched",
-                data={"worker_id": decision.worker_id, "department": decision.department_code},
-            )
+        issue_store.add_events(conn, issue_id, events)
         issue_store.add_routing_decision(conn, issue_id, record)
         if checked.photos:
             issue_store.add_photos(conn, issue_id, checked.photos)
@@ -420,7 +425,14 @@ def submit_issue(
                 level=record["unit_level"],
                 code=record["unit_code"],
             )
-        body = issue_view(conn, issue_id, lang=lang, with_duplicates=True)
+        body = issue_view(
+            conn,
+            issue_id,
+            lang=lang,
+            with_duplicates=True,
+            category=checked.category,
+            steps=record["steps"],
+        )
         if idempotency_key:
             issue_store.finish_idempotency_key(
                 conn, idempotency_key, status=201, body=body, issue_id=issue_id
@@ -434,13 +446,23 @@ def _iso(value: Any) -> str | None:
 
 
 def issue_view(
-    conn: Any, issue_id: int, *, lang: str = "en", with_duplicates: bool = False
+    conn: Any,
+    issue_id: int,
+    *,
+    lang: str = "en",
+    with_duplicates: bool = False,
+    category: Category | None = None,
+    steps: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The public view of an issue (never the reporter's contact)."""
+    """The public view of an issue (never the reporter's contact). A caller that has just
+    stored the issue passes its ``category`` and the ``steps`` of its routing decision, which
+    saves reading them back (the category set, the decision)."""
     row = issue_store.get_issue(conn, issue_id)
     if row is None:
         raise NotFoundError("issue_unknown", id=issue_id)
-    decisions = issue_store.routing_decisions(conn, issue_id)
+    if steps is None:
+        decisions = issue_store.routing_decisions(conn, issue_id)
+        steps = decisions[-1]["steps"] if decisions else []
     view: dict[str, Any] = {
         "id": row["id"],
         "state": row["state"],
@@ -491,7 +513,7 @@ def issue_view(
                 else None
             ),
         },
-        "routing": explain_steps(decisions[-1]["steps"], lang) if decisions else [],
+        "routing": explain_steps(steps, lang),
         "master_id": row["master_id"],
         "photo_count": row["photo_count"],
         "media_url": row["media_url"],
@@ -502,7 +524,7 @@ def issue_view(
         view["status"] = open311_status(row["master_state"])
         view["status_notes"] = row["master_status_notes"]
     if with_duplicates and row["lon"] is not None:
-        taxonomy_category = _category_of(conn, row)
+        taxonomy_category = category or _category_of(conn, row)
         view["possible_duplicates"] = [
             {**d, "reported_at": _iso(d["reported_at"])}
             for d in issue_store.nearby_open_issues(

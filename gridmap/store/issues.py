@@ -122,6 +122,26 @@ def _json(value: Any) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False, default=str)
 
 
+# Composed once, to text: psycopg turns a Composed into bytes again on every execute, which
+# cost more CPU than the rest of the INSERT's client side (intake benchmark profile).
+_INSERT_ISSUE = (
+    sql.SQL(
+        """
+    INSERT INTO issue ({columns}, geom)
+    VALUES ({values}, CASE WHEN %(lon)s::float8 IS NULL THEN NULL
+                      ELSE ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) END)
+    ON CONFLICT (external_source, external_id) DO NOTHING
+    RETURNING id
+    """
+    )
+    .format(
+        columns=sql.SQL(", ").join(sql.Identifier(c) for c in ISSUE_COLUMNS),
+        values=sql.SQL(", ").join(sql.Placeholder(c) for c in ISSUE_COLUMNS),
+    )
+    .as_string(None)
+)
+
+
 def insert_issue(
     conn: psycopg.Connection, values: dict[str, Any], *, lon: float | None, lat: float | None
 ) -> int | None:
@@ -131,19 +151,7 @@ def insert_issue(
     }
     params["attributes"] = params["attributes"] or "{}"
     params["deadlines"] = params["deadlines"] or "[]"
-    statement = sql.SQL(
-        """
-        INSERT INTO issue ({columns}, geom)
-        VALUES ({values}, CASE WHEN %(lon)s::float8 IS NULL THEN NULL
-                          ELSE ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) END)
-        ON CONFLICT (external_source, external_id) DO NOTHING
-        RETURNING id
-        """
-    ).format(
-        columns=sql.SQL(", ").join(sql.Identifier(c) for c in ISSUE_COLUMNS),
-        values=sql.SQL(", ").join(sql.Placeholder(c) for c in ISSUE_COLUMNS),
-    )
-    row = conn.execute(statement, {**params, "lon": lon, "lat": lat}).fetchone()
+    row = conn.execute(_INSERT_ISSUE, {**params, "lon": lon, "lat": lat}).fetchone()
     return int(row[0]) if row else None
 
 
@@ -172,6 +180,23 @@ def add_event(
         """,
         (issue_id, actor, from_state, to_state, note, _json(data or {})),
     )
+
+
+def add_events(
+    conn: psycopg.Connection,
+    issue_id: int,
+    events: Sequence[tuple[str, str | None, str, dict[str, Any]]],
+) -> None:
+    """Several events of one issue, in order: (actor, from_state, to_state, data), no note;
+    one round trip (executemany is pipelined)."""
+    with conn.cursor() as cur:
+        cur.executemany(
+            """
+            INSERT INTO issue_event (issue_id, actor, from_state, to_state, note, data)
+            VALUES (%s, %s, %s, %s, '', %s)
+            """,
+            [(issue_id, actor, old, new, _json(data)) for actor, old, new, data in events],
+        )
 
 
 def add_routing_decision(conn: psycopg.Connection, issue_id: int, decision: dict[str, Any]) -> None:
@@ -288,14 +313,23 @@ def nearby_open_issues(
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
             """
-            WITH pt AS (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)::geography AS g)
+            WITH pt AS (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)::geography AS g),
+            -- MATERIALIZED: the radius is applied first, on its own, through the issue_geog
+            -- GiST index (geography: metres). Planned together with the category filter, the
+            -- planner took issue_category_open instead whenever the table had no statistics
+            -- yet (a new deployment) and measured every open issue of the category: a cost
+            -- that grows with the backlog (intake benchmark).
+            near AS MATERIALIZED (
+                SELECT i.id, i.state, i.reported_at, i.description, i.set_name,
+                       i.category_code, i.closed_at, i.master_id,
+                       ST_Distance(i.geom::geography, pt.g) AS distance
+                FROM issue i, pt
+                WHERE ST_DWithin(i.geom::geography, pt.g, %(radius)s)
+            )
             SELECT i.id, i.state, i.reported_at, i.description,
-                   round(ST_Distance(i.geom::geography, pt.g)::numeric, 1)::float8
-                       AS distance_m
-            FROM issue i, pt
-            -- geography: the radius is in metres; served by the issue_geog GiST index
-            WHERE ST_DWithin(i.geom::geography, pt.g, %(radius)s)
-              AND i.set_name = %(set)s AND i.category_code = %(cat)s
+                   round(i.distance::numeric, 1)::float8 AS distance_m
+            FROM near i
+            WHERE i.set_name = %(set)s AND i.category_code = %(cat)s
               AND i.closed_at IS NULL AND i.master_id IS NULL
               AND i.reported_at >= %(since)s
               AND (%(exclude)s::bigint IS NULL OR i.id <> %(exclude)s)

@@ -123,6 +123,18 @@ def test_outside_goes_to_triage_and_near_edge_is_flagged(database, grid_with_cat
     assert [s["key"] for s in explained][:2] == ["route_placed", "route_near_edge"]
 
 
+def test_the_answer_is_the_stored_view(database, grid_with_categories):
+    """The intake answer is built from what it has just stored (routing steps, category):
+    it must equal the view read back, for a worker, a near-edge and a triage decision."""
+    settings = grid_with_categories
+    _worker(database, "王网格", "320101001")
+    for point in (CELL_W1, (X0 + STEP / 2, Y0 + STEP / 2 - 0.00003), (X0 - 0.05, Y0)):
+        body = _submit(database, settings, point=point).body
+        stored = intake.get_issue(database, body["id"])
+        assert body["routing"] and body["routing"] == stored["routing"]
+        assert {k: v for k, v in body.items() if k != "possible_duplicates"} == stored
+
+
 def test_gcj02_location_is_converted_to_wgs84(database, grid_with_categories):
     settings = grid_with_categories
     gx, gy = wgs84_to_gcj02(np.array([CELL_W1[0]]), np.array([CELL_W1[1]]))
