@@ -550,7 +550,7 @@ def main(argv: list[str] | None = None) -> int:
             columns = list(pd.read_csv(export, nrows=0).columns)
             print(
                 f"  export: {export.stat().st_size / 1e6:.1f} MB, {len(columns)} columns, "
-                f"injected {dict(expected[expected != ''].value_counts())}"
+                f"injected {expected[expected != ''].value_counts().to_dict()}"
             )
 
             bare, typed, firsts = [], [], []

@@ -347,7 +347,9 @@ def import_issues(
         known = hotline_store.known_external_ids(
             conn, source, parsed.external_id[reason == ""].tolist()
         )
-    seen = parsed.external_id.isin(known).to_numpy() & (reason == "").to_numpy()
+    # object dtype: pandas' hash-table isin (the Arrow string path converts value by value)
+    row_ids = pd.Series(parsed.external_id.to_numpy(dtype=object))
+    seen = row_ids.isin(list(known)).to_numpy() & (reason == "").to_numpy()
     todo = np.flatnonzero((reason == "").to_numpy() & ~seen)
 
     index = load_unit_index(db, settings)
@@ -392,7 +394,14 @@ def import_issues(
         rejected = np.flatnonzero((reason != "").to_numpy())
         ids, reasons = parsed.external_id.to_numpy(dtype=object), reason.to_numpy(dtype=object)
         prints = row_fingerprints(frame, rejected)
-        raw = frame.iloc[rejected].to_dict("records")
+        # each rejected row as it was, as JSON text, in one call (JSON escapes newlines)
+        raw = (
+            frame.iloc[rejected]
+            .to_json(orient="records", lines=True, force_ascii=False)
+            .splitlines()
+            if len(rejected)
+            else []
+        )
         hotline_store.copy_rejected_in(
             conn,
             [

@@ -198,7 +198,8 @@ def insert_placements(conn: psycopg.Connection, *, generation: int | None) -> No
 
 
 def copy_rejected_in(conn: psycopg.Connection, rows: list[dict[str, Any]], *, source: str) -> None:
-    """Record rejected rows; one seen before (same source and content) is not added again."""
+    """Record rejected rows (``raw``: the row as JSON text); one seen before (same source and
+    content) is not added again."""
     conn.execute(
         """
         CREATE TEMP TABLE rejected_load (
@@ -216,7 +217,7 @@ def copy_rejected_in(conn: psycopg.Connection, rows: list[dict[str, Any]], *, so
                 r["external_id"],
                 r["fingerprint"],
                 r["reason"],
-                json.dumps(r["raw"], ensure_ascii=False),
+                r["raw"],
             )
             for r in rows
         ),
