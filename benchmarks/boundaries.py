@@ -53,8 +53,6 @@ import sys
 import tempfile
 import time
 import zipfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +64,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyogrio
 import shapely
-from common import Row, Section, print_table, recreate_database, stopwatch
+from common import Row, Section, instrumented, print_table, recreate_database, stopwatch
 from psycopg import sql
 
 import gridmap.geo.validation as validation
@@ -92,41 +90,6 @@ SUBJECT = "bench_point"
 
 IMPORT_GOAL_S = 10.0  # whole cell import, every check included
 SWITCH_GOAL_S = 10.0  # activation re-locating every placement (1,000,000)
-
-
-# --- results (same table as benchmarks/locate.py) -----------------------------------------------
-
-
-@contextmanager
-def instrumented(
-    timings: dict[str, float], targets: list[tuple[Any, str, str]]
-) -> Iterator[dict[str, float]]:
-    """Time every call of ``owner.attr`` into ``timings[key]`` for each (owner, attr, key)
-    while the block runs, then put the originals back. Owners are modules or classes: the
-    real import and activation look these names up at call time, so they run the timed
-    wrappers. A generator (``_staged_units``) is drained inside the timer so its work counts.
-    """
-    saved: list[tuple[Any, str, Any]] = []
-
-    def wrap(original: Callable[..., Any], key: str) -> Callable[..., Any]:
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            with stopwatch(timings, key):
-                result = original(*args, **kwargs)
-                if isinstance(result, Iterator):
-                    result = iter(list(result))
-                return result
-
-        return timed
-
-    try:
-        for owner, attr, key in targets:
-            original = owner.__dict__[attr] if isinstance(owner, type) else getattr(owner, attr)
-            saved.append((owner, attr, original))
-            setattr(owner, attr, wrap(getattr(owner, attr), key))
-        yield timings
-    finally:
-        for owner, attr, original in reversed(saved):
-            setattr(owner, attr, original)
 
 
 # --- set-up ------------------------------------------------------------------------------------

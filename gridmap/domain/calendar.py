@@ -52,6 +52,9 @@ LOGGER = logging.getLogger(__name__)
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # index = date.weekday()
 TIME_OF_DAY = re.compile(r"^\d{2}:\d{2}$")
+# Units whose deadline depends on the local filing day only, not on the time of day (working
+# days are whole: see the module docstring); bulk callers compute those once per day.
+DAY_BASED_UNITS = frozenset({"working_days"})
 
 
 @dataclass(frozen=True)
@@ -193,6 +196,16 @@ class WorkingCalendar:
                     return (begin + remaining).astimezone(self.zone)
                 remaining -= available
             day += timedelta(days=1)
+
+
+def deadline_entry(limit: TimeLimit, due: datetime) -> dict[str, Any]:
+    """One stage's deadline as an issue stores and shows it."""
+    return {
+        "stage": limit.stage,
+        "due_at": due.isoformat(),
+        "label_en": limit.label_en,
+        "label_zh": limit.label_zh,
+    }
 
 
 def parse_calendar(text: str, *, source: str) -> WorkingCalendar:

@@ -1,16 +1,21 @@
 """Use case: import a hotline export (12345, MyLA311 ...) as issues, set-based: rows are read
 and mapped in one frame, located with the in-memory unit index, routed once per distinct
-unit x category (the same rule function as intake), and written in one transaction with
+unit x category (the same rule function as intake), given their deadlines once per category
+and filing day (or instant, for limits counted in hours), and written in one transaction with
 COPY. Rows that cannot be taken go to ``issue_rejected`` with the reason; a row seen before
-(same source and id) is skipped, so importing a file twice adds nothing."""
+(same source and id) is skipped before any of that work, so importing a file twice adds
+nothing and costs little.
+
+No step loops over the rows in Python: each works on whole columns, and the per-row Python
+work is done once per distinct value (category name, unit x category, filing day)."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,12 +23,15 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
+from gridmap.analysis.locate import UnitIndex
 from gridmap.config import Settings
-from gridmap.domain.routing import RouteInput, decide
+from gridmap.domain.calendar import DAY_BASED_UNITS, deadline_entry
+from gridmap.domain.routing import decide
 from gridmap.errors import InputError
-from gridmap.services.categories import responsibility_rules, taxonomy_in_use
+from gridmap.ingest.tables import read_text_table
+from gridmap.services.categories import Taxonomy, responsibility_rules, taxonomy_in_use
 from gridmap.services.locate import load_unit_index
-from gridmap.services.routing import decision_record, workers_for
+from gridmap.services.routing import decision_record, route_input, workers_for
 from gridmap.store import hotline as hotline_store
 from gridmap.store import units as unit_store
 from gridmap.store.db import Database
@@ -100,6 +108,207 @@ def parse_times(values: pd.Series, *, date_format: str | None, zone: ZoneInfo) -
     return out
 
 
+def read_export(path: Path) -> pd.DataFrame:
+    """Every row and column of the export as text."""
+    return read_text_table(path)
+
+
+@dataclass
+class ParsedRows:
+    """The fields of every row, column by column; ``reason`` is why a row cannot be taken
+    ('' while it can)."""
+
+    external_id: pd.Series  # the row's fingerprint when it has none
+    category: pd.Series  # the category's code, '' if unknown
+    reported_at: pd.Series  # UTC, NaT if unreadable
+    lon: np.ndarray
+    lat: np.ndarray
+    address: pd.Series
+    description: pd.Series
+    reason: pd.Series
+
+
+def row_fingerprints(frame: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    """A hash of each of ``rows``' content (rows are positions), as 16 hex digits.
+
+    pandas' row hash is deterministic across runs and processes (fixed hash key), so the same
+    row gets the same fingerprint on a second import; it depends on the row alone, so only
+    the rows that need one (no id, rejected) are hashed."""
+    hashes = pd.util.hash_pandas_object(frame.iloc[rows], index=False)
+    return hashes.map("{:016x}".format).to_numpy(dtype=object)
+
+
+def parse_rows(
+    frame: pd.DataFrame,
+    columns: dict[str, str],
+    taxonomy: Taxonomy,
+    *,
+    date_format: str | None,
+) -> ParsedRows:
+    """Map the export's columns to the fields; categories by name (once per distinct name),
+    dates in the deployment's time zone, coordinates as numbers."""
+
+    def text(name: str) -> pd.Series:
+        column = columns.get(name)
+        if column is None or column not in frame.columns:
+            return pd.Series([""] * len(frame), dtype=object)
+        return frame[column].astype(str).str.strip()
+
+    external_id = text("external_id")
+    missing = (external_id == "").to_numpy()
+    external_id[missing] = row_fingerprints(frame, np.flatnonzero(missing))
+    reason = pd.Series([""] * len(frame), dtype=object)
+
+    names = text("category")
+    known: dict[str, str] = {}
+    for name in names.unique().tolist():
+        found = taxonomy.categories.by_external_name(str(name))
+        known[str(name)] = found.code if found is not None else ""
+    category = names.map(known)
+    reason[category == ""] = "unknown_category"
+
+    zone = ZoneInfo(taxonomy.categories.timezone)
+    stamps = parse_times(text("reported_at"), date_format=date_format, zone=zone)
+    reason[(reason == "") & stamps.isna()] = "bad_date"
+
+    lon = pd.to_numeric(text("lon"), errors="coerce").to_numpy(dtype=float, copy=True)
+    lat = pd.to_numeric(text("lat"), errors="coerce").to_numpy(dtype=float, copy=True)
+    # 0,0 is how many exports write "no coordinates"
+    lon[(lon == 0) & (lat == 0)] = np.nan
+    return ParsedRows(
+        external_id=external_id,
+        category=category,
+        reported_at=stamps,
+        lon=lon,
+        lat=lat,
+        address=text("address"),
+        description=text("description"),
+        reason=reason,
+    )
+
+
+_LOCATE_REASONS = {"missing_coordinates": "missing_coordinates", "out_of_range": "bad_coordinates"}
+
+
+def locate_rows(index: UnitIndex, lon: np.ndarray, lat: np.ndarray) -> pd.DataFrame:
+    """The units of each point (``UnitIndex.locate``'s columns); ``reason`` says why a point
+    could not be placed ('' if it was)."""
+    located = index.locate(lon, lat)
+    located["reason"] = located["locate_error"].replace(_LOCATE_REASONS)
+    return located
+
+
+@dataclass
+class Routes:
+    """One routing decision per group of rows that route alike, and each row's group."""
+
+    group: np.ndarray  # per row, index into ``records``
+    records: list[dict[str, Any]]
+
+
+def route_groups(
+    conn: Any,
+    settings: Settings,
+    taxonomy: Taxonomy,
+    located: pd.DataFrame,
+    category: np.ndarray,
+    *,
+    at: datetime,
+    generation: int | None,
+) -> Routes:
+    """Rows in the same unit chain, of the same category and alike near an edge route alike:
+    ``decide`` runs once per such group (a few thousand at most), not once per row."""
+    levels = list(settings.levels.names)
+    edges = located["edge_distance_m"].to_numpy(dtype=float)
+    keys = located[[f"{lv}_code" for lv in levels]].copy()
+    keys["category"] = category
+    keys["near_edge"] = edges < settings.edge_margin_m
+    group = keys.groupby(list(keys.columns), sort=False).ngroup().to_numpy()
+    # the group's first row stands for it (its edge distance is the one the steps quote)
+    _, first = np.unique(group, return_index=True)
+    codes = {lv: located[f"{lv}_code"].to_numpy(dtype=object)[first] for lv in levels}
+    names = {lv: located[f"{lv}_name"].to_numpy(dtype=object)[first] for lv in levels}
+    chains: list[list[dict[str, str]]] = [
+        [
+            {"level": lv, "code": str(codes[lv][g]), "name": str(names[lv][g])}
+            for lv in levels
+            if codes[lv][g]
+        ]
+        for g in range(len(first))
+    ]
+    workers = workers_for(conn, chains, at=at)
+    rules = responsibility_rules(conn, taxonomy.categories.name)
+    records = []
+    for i, chain in zip(first.tolist(), chains, strict=True):
+        decision = decide(
+            route_input(taxonomy.categories.category(category[i]), chain, float(edges[i])),
+            workers=workers,
+            rules=rules,
+            edge_margin_m=settings.edge_margin_m,
+        )
+        records.append(decision_record(decision, generation))
+    return Routes(group, records)
+
+
+@dataclass
+class Deadlines:
+    """Each row's last deadline and its deadline set, as an index into ``sets`` (JSON)."""
+
+    due_at: pd.Series  # UTC
+    group: np.ndarray
+    sets: list[str]
+
+
+def deadlines_for(taxonomy: Taxonomy, category: np.ndarray, reported_at: pd.Series) -> Deadlines:
+    """Every stage's deadline, computed by the working calendar once per category and
+    distinct basis: the local filing day for limits in working days (they do not depend on
+    the hour), the filing instant otherwise."""
+    calendar = taxonomy.calendar
+    zone = calendar.zone
+    n = len(category)
+    due_at = pd.Series(pd.NaT, index=range(n), dtype="datetime64[us, UTC]")
+    group = np.zeros(n, dtype=np.int64)
+    sets: list[str] = []
+    stamps = reported_at.reset_index(drop=True)
+    local_days = stamps.dt.tz_convert(zone).dt.normalize()
+    for code in pd.unique(category).tolist():
+        rows = np.flatnonzero(category == code)
+        limits = taxonomy.categories.category(code).time_limits
+        starts = stamps.iloc[rows]
+        # per stage: each row's position among that stage's distinct deadlines
+        stage_codes, stage_dues = [], []
+        for limit in limits:
+            basis = local_days.iloc[rows] if limit.unit in DAY_BASED_UNITS else starts
+            codes, _ = pd.factorize(basis)  # codes in order of first appearance
+            _, first = np.unique(codes, return_index=True)
+            stage_codes.append(codes)
+            stage_dues.append(
+                [
+                    calendar.add(pd.Timestamp(start).to_pydatetime(), limit.amount, limit.unit)
+                    for start in starts.iloc[first].tolist()
+                ]
+            )
+        if not limits:
+            combo = np.zeros(len(rows), dtype=np.int64)
+            combos = np.zeros((1, 0), dtype=np.int64)
+        else:
+            combos, combo = np.unique(np.column_stack(stage_codes), axis=0, return_inverse=True)
+            combo = combo.reshape(-1)
+        lasts = []
+        for stage_positions in combos.tolist():
+            dues = [stage_dues[s][p] for s, p in enumerate(stage_positions)]
+            sets.append(
+                json.dumps(
+                    [deadline_entry(limit, due) for limit, due in zip(limits, dues, strict=True)],
+                    ensure_ascii=False,
+                )
+            )
+            lasts.append(pd.Timestamp(max(dues)).tz_convert("UTC") if dues else pd.NaT)
+        group[rows] = len(sets) - len(combos) + combo
+        due_at.iloc[rows] = pd.Series(lasts, dtype="datetime64[us, UTC]").to_numpy()[combo]
+    return Deadlines(due_at, group, sets)
+
+
 def import_issues(
     db: Database,
     settings: Settings,
@@ -117,10 +326,7 @@ def import_issues(
     columns = {**spec.columns, **(mapping or {})}
     date_format = date_format or spec.date_format
     source = source or export_format
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise InputError("file_unreadable", path=str(path), reason=str(exc)) from exc
+    frame = read_export(path)
     for name in ("category", "reported_at", "lon", "lat"):
         if columns[name] not in frame.columns:
             raise InputError(
@@ -132,144 +338,90 @@ def import_issues(
     report = ImportReport(source=source, rows=len(frame))
     with db.connection() as conn:
         taxonomy = taxonomy_in_use(conn)
-    zone = ZoneInfo(taxonomy.categories.timezone)
+    parsed = parse_rows(frame, columns, taxonomy, date_format=date_format)
+    reason = parsed.reason
 
-    def text(name: str) -> pd.Series:
-        column = columns.get(name)
-        if column is None or column not in frame.columns:
-            return pd.Series([""] * len(frame), dtype=object)
-        return frame[column].astype(str).str.strip()
+    # rows imported before are left out of all further work (a second import is cheap); the
+    # INSERT still skips any that a concurrent import stores meanwhile
+    with db.connection() as conn:
+        known = hotline_store.known_external_ids(
+            conn, source, parsed.external_id[reason == ""].tolist()
+        )
+    # object dtype: pandas' hash-table isin (the Arrow string path converts value by value)
+    row_ids = pd.Series(parsed.external_id.to_numpy(dtype=object))
+    seen = row_ids.isin(list(known)).to_numpy() & (reason == "").to_numpy()
+    todo = np.flatnonzero((reason == "").to_numpy() & ~seen)
 
-    # pandas' row hash is deterministic across runs and processes (fixed hash key), so the
-    # same row gets the same fingerprint on a second import
-    fingerprints = pd.util.hash_pandas_object(frame, index=False).map("{:016x}".format)
-    external_id = text("external_id")
-    external_id = external_id.where(external_id != "", fingerprints)
-    reason = pd.Series([""] * len(frame), dtype=object)
-
-    names = text("category")
-    known: dict[str, str] = {}
-    for name in names.unique().tolist():
-        found = taxonomy.categories.by_external_name(str(name))
-        known[str(name)] = found.code if found is not None else ""
-    category = names.map(known)
-    reason[category == ""] = "unknown_category"
-
-    stamps = parse_times(text("reported_at"), date_format=date_format, zone=zone)
-    reason[(reason == "") & stamps.isna()] = "bad_date"
-
-    lon = pd.to_numeric(text("lon"), errors="coerce").to_numpy(dtype=float, copy=True)
-    lat = pd.to_numeric(text("lat"), errors="coerce").to_numpy(dtype=float, copy=True)
-    # 0,0 is how many exports write "no coordinates"
-    lon[(lon == 0) & (lat == 0)] = np.nan
     index = load_unit_index(db, settings)
-    located = index.locate(lon, lat)
-    errors = located["locate_error"].replace(
-        {"missing_coordinates": "missing_coordinates", "out_of_range": "bad_coordinates"}
-    )
-    reason[(reason == "") & (errors != "")] = errors[(reason == "") & (errors != "")]
-
-    ok = (reason == "").to_numpy()
-    taken = np.flatnonzero(ok).tolist()
-    levels = list(settings.levels.names)
-    level_codes = {lv: located[f"{lv}_code"].tolist() for lv in levels}
-    level_names = {lv: located[f"{lv}_name"].tolist() for lv in levels}
-    chains = [
-        tuple((lv, level_codes[lv][i], level_names[lv][i]) for lv in levels if level_codes[lv][i])
-        for i in taken
-    ]
-    edges = located["edge_distance_m"].astype(float).tolist()
-    codes = category.tolist()
-    starts = [None if pd.isna(t) else t.to_pydatetime() for t in stamps.tolist()]
-    ids, addresses, texts = (
-        external_id.tolist(),
-        text("address").tolist(),
-        text("description").tolist(),
-    )
+    located = locate_rows(index, parsed.lon[todo], parsed.lat[todo])
+    reason.iloc[todo] = located["reason"].to_numpy()
+    placed = (located["reason"] == "").to_numpy()
+    take, located = todo[placed], located[placed].reset_index(drop=True)
+    category = parsed.category.to_numpy(dtype=object)[take]
+    severity = {c.code: c.severity for c in taxonomy.categories.categories}
     now = datetime.now(UTC)
 
-    @cache
-    def deadlines(code: str, start: datetime) -> tuple[Any, list[dict[str, Any]]]:
-        """Many rows share a category and a minute: compute each deadline set once."""
-        limits = taxonomy.calendar.deadlines(start, taxonomy.categories.category(code).time_limits)
-        return max((d for _, d in limits), default=None), [
-            {
-                "stage": t.stage,
-                "due_at": d.isoformat(),
-                "label_en": t.label_en,
-                "label_zh": t.label_zh,
-            }
-            for t, d in limits
-        ]
-
     with db.transaction() as conn:
-        rules = responsibility_rules(conn, taxonomy.categories.name)
-        chain_dicts = {
-            c: [{"level": lv, "code": cd, "name": nm} for lv, cd, nm in c] for c in set(chains)
-        }
-        workers = workers_for(conn, chain_dicts.values(), at=now)
         generation = unit_store.active_generation(conn)
-        decisions: dict[tuple[Any, ...], dict[str, Any]] = {}
-        rows = []
-        for i, chain in zip(taken, chains, strict=True):
-            cat = taxonomy.categories.category(codes[i])
-            key = (chain, cat.code, edges[i] < settings.edge_margin_m)
-            if key not in decisions:  # once per distinct unit x category x near-edge
-                decision = decide(
-                    RouteInput(
-                        cat.code,
-                        cat.major_code,
-                        cat.handler,
-                        cat.department,
-                        chain_dicts[chain],
-                        edges[i],
-                    ),
-                    workers=workers,
-                    rules=rules,
-                    edge_margin_m=settings.edge_margin_m,
-                )
-                decisions[key] = decision_record(decision, generation)
-            record = decisions[key]
-            due, stages = deadlines(cat.code, starts[i])
-            rows.append(
-                {
-                    **record,
-                    "external_id": ids[i],
-                    "category_code": cat.code,
-                    "severity": cat.severity,
-                    "reported_at": starts[i],
-                    "due_at": due,
-                    "deadlines": stages,
-                    "lon": float(lon[i]),
-                    "lat": float(lat[i]),
-                    "address": addresses[i] or None,
-                    "description": texts[i],
-                    "edge_distance_m": edges[i],
-                    "state": "triage" if record["target_kind"] == "triage" else "dispatched",
-                }
-            )
-        inserted = hotline_store.copy_issues_in(
-            conn, rows, set_name=taxonomy.categories.name, source=source, generation=generation
+        routes = route_groups(
+            conn, settings, taxonomy, located, category, at=now, generation=generation
         )
-        reasons, prints, raw = reason.tolist(), fingerprints.tolist(), frame.to_dict("records")
+        deadlines = deadlines_for(taxonomy, category, parsed.reported_at.iloc[take])
+        load = pd.DataFrame(
+            {
+                "external_id": parsed.external_id.to_numpy(dtype=object)[take],
+                "category_code": category,
+                "severity": pd.Series(category, dtype=object).map(severity).to_numpy(),
+                "reported_at": parsed.reported_at.iloc[take].to_numpy(),
+                "due_at": deadlines.due_at.to_numpy(),
+                "deadline_group": deadlines.group,
+                "lon": parsed.lon[take],
+                "lat": parsed.lat[take],
+                "address": parsed.address.to_numpy(dtype=object)[take],
+                "description": parsed.description.to_numpy(dtype=object)[take],
+                "edge_distance_m": located["edge_distance_m"].to_numpy(dtype=float),
+                "decision_group": routes.group,
+            }
+        )
+        load["address"] = load["address"].where(load["address"] != "", None)
+        hotline_store.load_issues(conn, load, routes.records, deadlines.sets)
+        inserted = hotline_store.insert_issues(
+            conn, set_name=taxonomy.categories.name, source=source
+        )
+        hotline_store.insert_events(conn)
+        hotline_store.insert_decisions(conn)
+        hotline_store.insert_placements(conn, generation=generation)
+        rejected = np.flatnonzero((reason != "").to_numpy())
+        ids, reasons = parsed.external_id.to_numpy(dtype=object), reason.to_numpy(dtype=object)
+        prints = row_fingerprints(frame, rejected)
+        # each rejected row as it was, as JSON text, in one call (JSON escapes newlines)
+        raw = (
+            frame.iloc[rejected]
+            .to_json(orient="records", lines=True, force_ascii=False)
+            .splitlines()
+            if len(rejected)
+            else []
+        )
         hotline_store.copy_rejected_in(
             conn,
             [
                 {
-                    "row_number": i + 2,
+                    "row_number": int(i) + 2,
                     "external_id": ids[i],
-                    "fingerprint": prints[i],
+                    "fingerprint": prints[k],
                     "reason": reasons[i],
-                    "raw": raw[i],
+                    "raw": raw[k],
                 }
-                for i in np.flatnonzero(~ok).tolist()
+                for k, i in enumerate(rejected.tolist())
             ],
             source=source,
         )
     report.imported = inserted
-    report.already_imported = int(ok.sum()) - inserted
-    report.rejected = Counter(str(r) for r in reason[~ok].tolist())
+    report.already_imported = int(seen.sum()) + len(take) - inserted
+    report.rejected = Counter(str(r) for r in reasons[rejected].tolist())
     # how the new rows were routed (none on a repeated import)
-    report.targets = Counter(str(r["target_kind"]) for r in rows) if inserted else Counter()
+    if inserted:
+        kinds = np.array([r["target_kind"] for r in routes.records], dtype=object)
+        report.targets = Counter(kinds[routes.group].tolist())
     LOGGER.info("imported %s: %s", path, report)
     return report

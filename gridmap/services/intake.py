@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from gridmap.config import Settings
+from gridmap.domain.calendar import deadline_entry
 from gridmap.domain.categories import Category
 from gridmap.domain.routing import Decision, Step
 from gridmap.domain.workflow import open311_status
@@ -375,15 +376,7 @@ def submit_issue(
             "attributes": checked.attributes,
             "reported_at": checked.reported_at,
             "due_at": max((due for _, due in deadlines), default=None),
-            "deadlines": [
-                {
-                    "stage": limit.stage,
-                    "due_at": due.isoformat(),
-                    "label_en": limit.label_en,
-                    "label_zh": limit.label_zh,
-                }
-                for limit, due in deadlines
-            ],
+            "deadlines": [deadline_entry(limit, due) for limit, due in deadlines],
             "edge_distance_m": edge if chain else None,
         }
         issue_id = issue_store.insert_issue(

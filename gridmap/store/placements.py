@@ -17,11 +17,10 @@ import numpy as np
 import pandas as pd
 import psycopg
 import pyarrow as pa
-import pyarrow.csv as pa_csv
+
+from gridmap.store.db import arrow_table, copy_csv
 
 LOGGER = logging.getLogger(__name__)
-
-_BLOCK = 1 << 22  # bytes per copy.write(): few calls, bounded memory per call
 
 _PLACEMENT_SCHEMA = pa.schema(
     [
@@ -42,34 +41,6 @@ _UNIT_SCHEMA = pa.schema(
         ("unit_code", pa.string()),
     ]
 )
-
-
-def _csv(table: pa.Table) -> memoryview:
-    """The table as CSV text for ``COPY ... (FORMAT csv)``: nulls are written unquoted and
-    empty (NULL to COPY), strings quoted (an empty string stays an empty string)."""
-    buffer = io.BytesIO()
-    pa_csv.write_csv(table, buffer, pa_csv.WriteOptions(include_header=False))
-    return buffer.getbuffer()
-
-
-def _copy_csv(conn: psycopg.Connection, statement: str, table: pa.Table) -> None:
-    """One COPY stream fed in large blocks (not a write_row per row: ~3x faster)."""
-    data = _csv(table)
-    with conn.cursor().copy(statement) as copy:
-        for start in range(0, len(data), _BLOCK):
-            copy.write(data[start : start + _BLOCK])
-
-
-def _arrow(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
-    """Frame columns named by ``schema`` as an Arrow table of those types; None, NaN and
-    pandas NA all become nulls (COPY cannot take NAType)."""
-    arrays = []
-    for field in schema:
-        values = frame[field.name]
-        if values.dtype == object:
-            values = values.astype(object).where(values.notna(), None)
-        arrays.append(pa.array(values, type=field.type, from_pandas=True))
-    return pa.Table.from_arrays(arrays, schema=schema)
 
 
 def place(
@@ -132,10 +103,10 @@ def copy_placements_in(conn: psycopg.Connection, frame: pd.DataFrame) -> None:
             frame[column] = None
     located = frame["generation"].notna()
     if not located.any():
-        _copy_csv(
+        copy_csv(
             conn,
             "COPY placement (subject, subject_id, lon, lat) FROM STDIN (FORMAT csv)",
-            _arrow(frame, _PLACEMENT_SCHEMA).select(["subject", "subject_id", "lon", "lat"]),
+            arrow_table(frame, _PLACEMENT_SCHEMA).select(["subject", "subject_id", "lon", "lat"]),
         )
         return
     # rows with units need the ids the placement rows get: stage everything, then two
@@ -148,11 +119,11 @@ def copy_placements_in(conn: psycopg.Connection, frame: pd.DataFrame) -> None:
         ) ON COMMIT DROP
         """
     )
-    _copy_csv(
+    copy_csv(
         conn,
         "COPY placement_load (subject, subject_id, lon, lat, generation, unit_level, unit_code) "
         "FROM STDIN (FORMAT csv)",
-        _arrow(frame, _PLACEMENT_SCHEMA),
+        arrow_table(frame, _PLACEMENT_SCHEMA),
     )
     conn.execute(
         "INSERT INTO placement (subject, subject_id, lon, lat) "
@@ -249,7 +220,7 @@ def write_units(
         ],
         schema=_UNIT_SCHEMA,
     )
-    _copy_csv(
+    copy_csv(
         conn,
         "COPY placement_unit (generation, placement_id, unit_level, unit_code) "
         "FROM STDIN (FORMAT csv)",
