@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -254,10 +255,15 @@ def import_layer(
             "geometry_repaired", count=len(report.repaired), codes=", ".join(report.repaired[:10])
         )
     geoms = repair.geometries
-    # the lookup pieces depend on the geometries only: cut before the transaction opens
-    pieces, piece_units = subdivide(geoms, settings.subdivide_max_vertices)
-
-    with db.transaction(commit=commit) as conn:
+    units_ewkb = ewkb(geoms)
+    with (
+        ThreadPoolExecutor(max_workers=1) as pool,
+        db.transaction(commit=commit) as conn,
+    ):
+        # The lookup pieces depend on the geometries only: they are cut on another core while
+        # parents and checks are worked out (GEOS releases the GIL), from the thread's own
+        # copy of the geometries, as GEOS objects are not shared between threads.
+        lookup_pieces = pool.submit(_lookup_pieces, units_ewkb, settings.subdivide_max_vertices)
         base = unit_store.active_generation(conn)
         report.base_generation = base
         generation = unit_store.create_generation(conn, description=description)
@@ -275,6 +281,7 @@ def import_layer(
             parent_field=parent_field,
         )
         areas_m2 = _run_checks(settings, report, columns=columns, geoms=geoms, parents=parents)
+        part_units, parts_ewkb = lookup_pieces.result()
         unit_store.insert_units(
             conn,
             generation=generation,
@@ -284,11 +291,11 @@ def import_layer(
                 names=columns.names.tolist(),
                 parent_level=parents.level if parents else None,
                 parent_codes=parents.of_units.tolist() if parents else [None] * len(codes),
-                geoms_ewkb=ewkb(geoms).tolist(),
+                geoms_ewkb=units_ewkb.tolist(),
                 areas_m2=areas_m2.tolist(),
                 properties=columns.properties,
-                part_units=piece_units.tolist(),
-                parts_ewkb=ewkb(pieces).tolist(),
+                part_units=part_units,
+                parts_ewkb=parts_ewkb,
             ),
         )
         _check_hierarchy_after(conn, settings, report, base=base, generation=generation)
@@ -324,6 +331,12 @@ def import_layer(
         report.generation,
     )
     return report
+
+
+def _lookup_pieces(units_ewkb: np.ndarray, max_vertices: int) -> tuple[list[int], list[bytes]]:
+    """The subdivided lookup copy: (index of the unit, EWKB) of each piece."""
+    pieces, units = subdivide(shapely.from_wkb(units_ewkb), max_vertices)
+    return units.tolist(), ewkb(pieces).tolist()
 
 
 def _run_checks(
