@@ -204,7 +204,8 @@ def import_layer(
     description: str,
 ) -> ImportReport:
     """Import a layer already in EPSG:4326 (read from a file, or generated, e.g. cells cut
-    from the road network): repair, stage, assign parents, check, write or roll back.
+    from the road network): repair, assign parents, check and cut the lookup pieces in
+    memory (the pieces on a worker thread meanwhile), write with two COPYs, or roll back.
 
     ``allow`` names check kinds (e.g. ``check_overlap``) accepted as warnings for a layer whose
     units legitimately break them (LA's Neighborhood Councils share territory); the report
