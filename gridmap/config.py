@@ -129,7 +129,7 @@ class Settings:
         metadata={
             "env": "GRIDMAP_SUBDIVIDE_MAX_VERTICES",
             "parse": _positive_int,
-            "doc": "vertices per piece in the ST_Subdivide lookup copy (smaller = faster "
+            "doc": "vertices per piece in the subdivided lookup copy (smaller = faster "
             "point-in-polygon, more rows)",
         },
     )

@@ -41,7 +41,7 @@ class UnitIndex:
     part_unit
         for each lookup piece, the index (into the unit arrays) of its unit.
     part_geom
-        the lookup pieces (ST_Subdivide output), EPSG:4326.
+        the lookup pieces (``geo.geometry.subdivide`` output), EPSG:4326.
     """
 
     levels: Sequence[str]

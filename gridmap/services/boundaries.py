@@ -7,7 +7,8 @@ returns an ImportReport; nothing is kept unless ``commit`` is true.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ import shapely
 from gridmap.config import Settings
 from gridmap.domain.messages import message
 from gridmap.errors import ImportChecksError, InputError, NotFoundError
-from gridmap.geo.geometry import to_valid_multipolygons
+from gridmap.geo.geometry import covering, ewkb, subdivide, to_valid_multipolygons
 from gridmap.geo.validation import (
     ALLOWED,
     CHECK_KEYS,
@@ -106,15 +107,24 @@ def _json_safe(value: Any) -> Any:
     return value if isinstance(value, str | int | float | bool) else str(value)
 
 
-def _staged_units(
+@dataclass(frozen=True)
+class _Columns:
+    """The attributes of a layer's features, index-aligned with its geometries."""
+
+    codes: np.ndarray  # str, unique, never empty
+    names: np.ndarray
+    field_parents: np.ndarray  # parent code from --parent-field, None where absent or empty
+    properties: list[dict[str, Any]]  # every other field, JSON-safe
+
+
+def _unit_columns(
     frame: pd.DataFrame,
     *,
     path: str,
     code_field: str,
     name_field: str,
     parent_field: str | None,
-    geoms: np.ndarray,
-) -> Iterator[unit_store.StagedUnit]:
+) -> _Columns:
     codes = _as_text(_column(frame, code_field, option="--code-field", path=path))
     names = _as_text(_column(frame, name_field, option="--name-field", path=path))
     parents = (
@@ -132,16 +142,9 @@ def _staged_units(
         raise InputError("code_duplicate", path=path, code=first, features=features)
     extra = [c for c in frame.columns if c not in (frame.geometry.name,)]
     records = frame[extra].to_dict(orient="records")
-    wkb = shapely.to_wkb(geoms)
-    for i in range(len(frame)):
-        yield unit_store.StagedUnit(
-            feature=i,
-            code=codes[i],
-            name=names[i],
-            parent_code=parents[i] or None,
-            geom_wkb=wkb[i],
-            properties={str(k): _json_safe(v) for k, v in records[i].items()},
-        )
+    properties = [{str(k): _json_safe(v) for k, v in record.items()} for record in records]
+    parents[parents == ""] = None
+    return _Columns(codes, names, parents, properties)
 
 
 def import_boundaries(
@@ -202,7 +205,8 @@ def import_layer(
     description: str,
 ) -> ImportReport:
     """Import a layer already in EPSG:4326 (read from a file, or generated, e.g. cells cut
-    from the road network): repair, stage, assign parents, check, write or roll back.
+    from the road network): repair, assign parents, check and cut the lookup pieces in
+    memory (the pieces on a worker thread meanwhile), write with two COPYs, or roll back.
 
     ``allow`` names check kinds (e.g. ``check_overlap``) accepted as warnings for a layer whose
     units legitimately break them (LA's Neighborhood Councils share territory); the report
@@ -223,27 +227,24 @@ def import_layer(
             code = _column(frame, code_field, option="--code-field", path=source).iloc[i]
             key = "geometry_empty" if problem == "empty" else "geometry_not_polygonal"
             raise InputError(key, path=source, feature=i, code=code, geom_type=problem)
-    staged = list(
-        _staged_units(
-            frame,
-            path=source,
-            code_field=code_field,
-            name_field=name_field,
-            parent_field=parent_field,
-            geoms=repair.geometries,
-        )
+    columns = _unit_columns(
+        frame,
+        path=source,
+        code_field=code_field,
+        name_field=name_field,
+        parent_field=parent_field,
     )
-    codes = np.array([u.code for u in staged], dtype=object)
+    codes = columns.codes
     report = ImportReport(
         source=source,
         level=level,
-        features=len(staged),
+        features=len(codes),
         source_crs=boundary.source_crs,
         crs_from=boundary.crs_from,
         encoding=boundary.encoding,
         encoding_from=boundary.encoding_from,
         coord_type=boundary.coord_type,
-        sample_names=[u.name for u in staged[:_SAMPLE_SIZE]],
+        sample_names=[str(n) for n in columns.names[:_SAMPLE_SIZE]],
         base_generation=None,
         parent_level=None,
         parents_from="none",
@@ -255,33 +256,49 @@ def import_layer(
         report.warn(
             "geometry_repaired", count=len(report.repaired), codes=", ".join(report.repaired[:10])
         )
-
-    with db.transaction(commit=commit) as conn:
+    geoms = repair.geometries
+    units_ewkb = ewkb(geoms)
+    with (
+        ThreadPoolExecutor(max_workers=1) as pool,
+        db.transaction(commit=commit) as conn,
+    ):
+        # The lookup pieces depend on the geometries only: they are cut on another core while
+        # parents and checks are worked out (GEOS releases the GIL), from the thread's own
+        # copy of the geometries, as GEOS objects are not shared between threads.
+        lookup_pieces = pool.submit(_lookup_pieces, units_ewkb, settings.subdivide_max_vertices)
         base = unit_store.active_generation(conn)
         report.base_generation = base
         generation = unit_store.create_generation(conn, description=description)
         if base is not None:
             unit_store.carry_over_units(conn, base=base, new=generation, except_level=level)
         counts = unit_store.level_counts(conn, generation)
-        unit_store.stage_units(conn, staged)
-        _assign_parents(
-            conn, settings, report, generation=generation, counts=counts, parent_field=parent_field
-        )
-        areas_m2 = _run_checks(
+        parents = _assign_parents(
             conn,
             settings,
             report,
             generation=generation,
-            staged=staged,
-            geoms=repair.geometries,
+            counts=counts,
+            columns=columns,
+            geoms=geoms,
+            parent_field=parent_field,
         )
-        unit_store.insert_staged_units(
+        areas_m2 = _run_checks(settings, report, columns=columns, geoms=geoms, parents=parents)
+        part_units, parts_ewkb = lookup_pieces.result()
+        unit_store.insert_units(
             conn,
             generation=generation,
             level=level,
-            codes=codes.tolist(),
-            areas_m2=areas_m2.tolist(),
-            max_vertices=settings.subdivide_max_vertices,
+            units=unit_store.NewUnits(
+                codes=codes.tolist(),
+                names=columns.names.tolist(),
+                parent_level=parents.level if parents else None,
+                parent_codes=parents.of_units.tolist() if parents else [None] * len(codes),
+                geoms_ewkb=units_ewkb.tolist(),
+                areas_m2=areas_m2.tolist(),
+                properties=columns.properties,
+                part_units=part_units,
+                parts_ewkb=parts_ewkb,
+            ),
         )
         _check_hierarchy_after(conn, settings, report, base=base, generation=generation)
         if base is not None:
@@ -318,36 +335,34 @@ def import_layer(
     return report
 
 
+def _lookup_pieces(units_ewkb: np.ndarray, max_vertices: int) -> tuple[list[int], list[bytes]]:
+    """The subdivided lookup copy: (index of the unit, EWKB) of each piece."""
+    pieces, units = subdivide(shapely.from_wkb(units_ewkb), max_vertices)
+    return units.tolist(), ewkb(pieces).tolist()
+
+
 def _run_checks(
-    conn: Any,
     settings: Settings,
     report: ImportReport,
     *,
-    generation: int,
-    staged: list[unit_store.StagedUnit],
+    columns: _Columns,
     geoms: np.ndarray,
+    parents: _Parents | None,
 ) -> np.ndarray:
-    """Code profile and geometry checks of the staged level against its parent level;
-    returns each staged unit's area in m2 (measured by the checks' metric projection)."""
+    """Code profile and geometry checks of the level against its parent level; returns each
+    unit's area in m2 (measured by the checks' metric projection)."""
     findings: list[Finding] = []
-    parents_of = unit_store.staged_parent_codes(conn)
-    for unit in staged:
-        problem = settings.code_profile.problem(report.level, unit.code, parents_of.get(unit.code))
+    of_units = parents.of_units if parents else np.full(len(columns.codes), None, dtype=object)
+    for code, parent in zip(columns.codes, of_units, strict=True):
+        problem = settings.code_profile.problem(report.level, code, parent)
         if problem:
             findings.append(Finding(ERROR, problem[0], problem[1]))
-    parent_codes = parent_geoms = None
-    if report.parent_level:
-        codes, wkb = unit_store.level_geometries(
-            conn, generation=generation, level=report.parent_level
-        )
-        parent_codes = np.array(codes, dtype=object)
-        parent_geoms = shapely.from_wkb(np.array(wkb, dtype=object))
     checked = check_layer(
-        np.array([u.code for u in staged], dtype=object),
+        columns.codes,
         geoms,
-        assigned_parents=np.array([parents_of.get(u.code) for u in staged], dtype=object),
-        parent_codes=parent_codes,
-        parent_geoms=parent_geoms,
+        assigned_parents=of_units,
+        parent_codes=parents.codes if parents else None,
+        parent_geoms=parents.geoms if parents else None,
         tolerances=Tolerances(settings.check_width_m, settings.sliver_area_m2),
     )
     findings += checked.findings
@@ -397,6 +412,16 @@ def _check_hierarchy_after(
         report.warn("children_orphaned", count=len(orphans), codes=", ".join(orphans[:10]))
 
 
+@dataclass(frozen=True)
+class _Parents:
+    """The parent level of an import, read once for parent assignment and the checks."""
+
+    level: str
+    codes: np.ndarray  # the parent level's codes in the generation, sorted
+    geoms: np.ndarray  # their geometries (EPSG:4326)
+    of_units: np.ndarray  # each imported unit's parent code, None where none was found
+
+
 def _assign_parents(
     conn: Any,
     settings: Settings,
@@ -404,44 +429,55 @@ def _assign_parents(
     *,
     generation: int,
     counts: dict[str, int],
+    columns: _Columns,
+    geoms: np.ndarray,
     parent_field: str | None,
-) -> None:
-    """Parent from the named field, else from geometry, in the deepest loaded higher level."""
+) -> _Parents | None:
+    """Parent from the named field, else from geometry, in the deepest loaded higher level.
+
+    By geometry, a unit's parent is the one covering its point-on-surface (not the centroid:
+    it always lies inside the unit, so a crescent-shaped unit still finds the parent it
+    actually sits in); a tie on a shared parent edge goes to the lowest code, the same rule
+    as locate.
+    """
     level = report.level
     rank = settings.levels.get(level).rank
     higher = [lv.name for lv in settings.levels.levels[:rank]]
     loaded = [name for name in higher if counts.get(name)]
     if not higher:
-        return
+        return None
     immediate = higher[-1]
     parent_level = loaded[-1] if loaded else None
     if parent_level != immediate:
         report.warn("parent_level_empty", level=level, parent_level=immediate)
     if parent_level is None:
-        return
+        return None
     report.parent_level = parent_level
+    codes, wkb = unit_store.level_geometries(conn, generation=generation, level=parent_level)
+    parent_codes = np.array(codes, dtype=object)
+    parent_geoms = shapely.from_wkb(np.array(wkb, dtype=object))
+    of_units = columns.field_parents.copy()
     if parent_field:
-        unknown = unit_store.staged_parents_unknown(
-            conn, generation=generation, parent_level=parent_level
-        )
-        if unknown:
-            feature, code, parent = unknown[0]
+        named = np.flatnonzero(pd.notna(of_units))
+        unknown = named[~np.isin(of_units[named].astype(str), parent_codes.astype(str))]
+        if len(unknown):
+            feature = int(unknown[0])
             raise InputError(
                 "parent_unknown",
                 path=report.source,
                 feature=feature,
-                code=code,
-                parent=parent,
+                code=columns.codes[feature],
+                parent=of_units[feature],
                 level=parent_level,
             )
-        unit_store.set_staged_parent_level(conn, parent_level)
         report.parents_from = "field"
     else:
         report.parents_from = "geometry"
     # rows with an empty parent field fall back to geometry as well
-    report.without_parent = unit_store.assign_staged_parents_by_geometry(
-        conn, generation=generation, parent_level=parent_level
-    )
+    todo = np.flatnonzero(pd.isna(of_units))
+    found = covering(shapely.point_on_surface(geoms[todo]), parent_geoms)
+    of_units[todo[found >= 0]] = parent_codes[found[found >= 0]]
+    report.without_parent = sorted(str(c) for c in columns.codes[todo[found < 0]])
     if report.without_parent:
         report.warn(
             "parent_not_found",
@@ -450,6 +486,7 @@ def _assign_parents(
             parent_level=parent_level,
             codes=", ".join(report.without_parent[:10]),
         )
+    return _Parents(parent_level, parent_codes, parent_geoms, of_units)
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 
 from gridmap.errors import DatabaseError, NotFoundError
 
@@ -20,15 +21,20 @@ IN_GENERATION = "u.generation_low <= %(gen)s AND u.generation_high >= %(gen)s"
 
 
 @dataclass(frozen=True)
-class StagedUnit:
-    """One feature of an import, ready for the database (geometry as WKB, EPSG:4326)."""
+class NewUnits:
+    """One level's units ready for the database, as index-aligned columns: geometries as
+    EWKB with SRID 4326 (see ``geo.geometry.ewkb``), areas measured by the import checks, and
+    the subdivided lookup pieces with the index of the unit each belongs to."""
 
-    feature: int
-    code: str
-    name: str
-    parent_code: str | None
-    geom_wkb: bytes
-    properties: dict[str, Any]
+    codes: Sequence[str]
+    names: Sequence[str]
+    parent_level: str | None  # of every unit that has a parent code
+    parent_codes: Sequence[str | None]
+    geoms_ewkb: Sequence[bytes]
+    areas_m2: Sequence[float]
+    properties: Sequence[dict[str, Any]]
+    part_units: Sequence[int]
+    parts_ewkb: Sequence[bytes]
 
 
 # --- generations -----------------------------------------------------------------------------
@@ -188,129 +194,70 @@ def level_counts(conn: psycopg.Connection, generation: int) -> dict[str, int]:
     return {level: int(n) for level, n in rows}
 
 
-# --- import staging --------------------------------------------------------------------------
+# --- import -----------------------------------------------------------------------------------
 
 
-def stage_units(conn: psycopg.Connection, units: Iterable[StagedUnit]) -> None:
-    """Load features into a temporary table with COPY (one round trip, not one per row)."""
-    conn.execute(
-        """
-        CREATE TEMP TABLE staged_unit (
-            feature int PRIMARY KEY, code text NOT NULL, name text NOT NULL,
-            parent_level text, parent_code text, geom geometry(MultiPolygon, 4326) NOT NULL,
-            properties jsonb NOT NULL
-        ) ON COMMIT DROP
-        """
-    )
+def _properties_json(value: dict[str, Any]) -> Jsonb:
+    return Jsonb(value, dumps=lambda v: json.dumps(v, ensure_ascii=False, default=str))
+
+
+def insert_units(conn: psycopg.Connection, *, generation: int, level: str, units: NewUnits) -> int:
+    """Write a level's units into ``generation`` and their lookup pieces: two binary COPYs.
+
+    Everything was computed by the caller (parents, checks, areas, pieces), so the rows go
+    straight into their tables, with no temporary table and no geometry work in SQL. The
+    unit ids are drawn from the identity sequence first, so the pieces can name their unit
+    in the same pass (COPY writes given identity values).
+    """
+    count = len(units.codes)
+    if count == 0:
+        return 0
+    ids = [
+        int(r[0])
+        for r in conn.execute(
+            "SELECT nextval(pg_get_serial_sequence('admin_unit', 'id')) "
+            "FROM generate_series(1, %s)",
+            (count,),
+        )
+    ]
     with conn.cursor().copy(
-        "COPY staged_unit (feature, code, name, parent_code, geom, properties) FROM STDIN"
+        """
+        COPY admin_unit (id, level, code, name, parent_level, parent_code, geom, area_m2,
+                         generation_low, generation_high, properties) FROM STDIN (FORMAT BINARY)
+        """
     ) as copy:
-        for unit in units:
+        # geometry travels as EWKB bytes: PostGIS's binary input for geometry
+        copy.set_types(
+            [
+                *("int8", "text", "text", "text", "text", "text", "bytea"),
+                *("float8", "int4", "int4", "jsonb"),
+            ]
+        )
+        for i in range(count):
+            parent = units.parent_codes[i]
             copy.write_row(
                 (
-                    unit.feature,
-                    unit.code,
-                    unit.name,
-                    unit.parent_code,
-                    unit.geom_wkb.hex(),  # PostGIS parses hex WKB as geometry input
-                    json.dumps(unit.properties, ensure_ascii=False, default=str),
+                    ids[i],
+                    level,
+                    units.codes[i],
+                    units.names[i],
+                    units.parent_level if parent is not None else None,
+                    parent,
+                    units.geoms_ewkb[i],
+                    float(units.areas_m2[i]),
+                    generation,
+                    generation,
+                    _properties_json(units.properties[i]),
                 )
             )
-    conn.execute("ANALYZE staged_unit")
-
-
-def staged_parents_unknown(
-    conn: psycopg.Connection, *, generation: int, parent_level: str
-) -> list[tuple[int, str, str]]:
-    """(feature, code, parent_code) of staged rows naming a parent absent from the generation."""
-    rows = conn.execute(
-        f"""
-        SELECT s.feature, s.code, s.parent_code FROM staged_unit s
-        WHERE s.parent_code IS NOT NULL AND NOT EXISTS (
-            SELECT 1 FROM admin_unit u
-            WHERE {IN_GENERATION} AND u.level = %(level)s AND u.code = s.parent_code)
-        ORDER BY s.feature
-        """,
-        {"gen": generation, "level": parent_level},
-    ).fetchall()
-    return [(int(f), c, p) for f, c, p in rows]
-
-
-def set_staged_parent_level(conn: psycopg.Connection, parent_level: str) -> None:
-    conn.execute(
-        "UPDATE staged_unit SET parent_level = %s WHERE parent_code IS NOT NULL", (parent_level,)
-    )
-
-
-def assign_staged_parents_by_geometry(
-    conn: psycopg.Connection, *, generation: int, parent_level: str
-) -> list[str]:
-    """Give each staged unit the parent covering its point-on-surface; return codes left over.
-
-    Point-on-surface (not the centroid) always lies inside the child, so a crescent-shaped
-    child still finds the parent it actually sits in; ties on a shared parent edge go to the
-    lowest code, the same rule as locate.
-    """
-    conn.execute(
-        f"""
-        UPDATE staged_unit s SET parent_level = %(level)s, parent_code = (
-            SELECT u.code FROM admin_unit_part p JOIN admin_unit u ON u.id = p.unit_id
-            WHERE {IN_GENERATION} AND u.level = %(level)s
-              AND ST_Covers(p.geom, ST_PointOnSurface(s.geom))
-            ORDER BY u.code LIMIT 1)
-        WHERE s.parent_code IS NULL
-        """,
-        {"gen": generation, "level": parent_level},
-    )
-    conn.execute(
-        "UPDATE staged_unit SET parent_level = NULL WHERE parent_code IS NULL",
-    )
-    rows = conn.execute(
-        "SELECT code FROM staged_unit WHERE parent_code IS NULL ORDER BY code"
-    ).fetchall()
-    return [r[0] for r in rows]
-
-
-def insert_staged_units(
-    conn: psycopg.Connection,
-    *,
-    generation: int,
-    level: str,
-    codes: list[str],
-    areas_m2: list[float],
-    max_vertices: int,
-) -> int:
-    """Write the staged units into ``generation`` with their areas (measured by the caller)
-    and build their subdivided lookup pieces."""
-    conn.execute(
-        """
-        CREATE TEMP TABLE inserted_unit ON COMMIT DROP AS
-        WITH ins AS (
-            INSERT INTO admin_unit (level, code, name, parent_level, parent_code, geom, area_m2,
-                                    generation_low, generation_high, properties)
-            SELECT %(level)s, s.code, s.name, s.parent_level, s.parent_code, s.geom, a.area,
-                   %(gen)s, %(gen)s, s.properties
-            FROM staged_unit s
-            JOIN unnest(%(codes)s::text[], %(areas)s::float8[]) AS a(code, area) USING (code)
-            ORDER BY s.feature
-            RETURNING id, geom
-        ) SELECT id, geom FROM ins
-        """,
-        {"gen": generation, "level": level, "codes": codes, "areas": areas_m2},
-    )
-    # ST_Subdivide in SQL: 3 s for 10,000 cells of 200 vertices, where cutting the same
-    # pieces in Python (vectorised halving + COPY) measured 11 s
-    conn.execute(
-        """
-        INSERT INTO admin_unit_part (unit_id, geom)
-        SELECT id, ST_Subdivide(geom, %s) FROM inserted_unit
-        """,
-        (max_vertices,),
-    )
-    row = conn.execute("SELECT count(*) FROM inserted_unit").fetchone()
-    assert row is not None
+    with conn.cursor().copy(
+        "COPY admin_unit_part (unit_id, geom) FROM STDIN (FORMAT BINARY)"
+    ) as copy:
+        copy.set_types(["int8", "bytea"])
+        for unit, piece in zip(units.part_units, units.parts_ewkb, strict=True):
+            copy.write_row((ids[unit], piece))
     conn.execute("ANALYZE admin_unit_part")
-    return int(row[0])
+    return count
 
 
 # --- lookups ---------------------------------------------------------------------------------
@@ -490,15 +437,11 @@ def lookup_tables(
     return units, parts
 
 
-def staged_parent_codes(conn: psycopg.Connection) -> dict[str, str | None]:
-    """code -> parent code of every staged unit (after parents were assigned)."""
-    return dict(conn.execute("SELECT code, parent_code FROM staged_unit").fetchall())
-
-
 def level_geometries(
     conn: psycopg.Connection, *, generation: int, level: str
 ) -> tuple[list[str], list[bytes]]:
-    """Codes and WKB geometries of one level in a generation (for the import checks)."""
+    """Codes and WKB geometries of one level in a generation, by code (for the import: parents
+    by geometry, where a tie goes to the first, and the checks)."""
     rows = conn.execute(
         f"SELECT u.code, ST_AsBinary(u.geom) FROM admin_unit u "
         f"WHERE {IN_GENERATION} AND u.level = %(level)s ORDER BY u.code",

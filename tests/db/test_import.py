@@ -347,7 +347,17 @@ def test_many_vertex_unit_is_subdivided(database, settings, write_layer):
         parts, max_points = conn.execute(
             "SELECT count(*), max(ST_NPoints(geom)) FROM admin_unit_part"
         ).fetchone()
+        # the pieces tile the unit: no area lost, none added
+        pieces_area, unit_area, off = conn.execute(
+            """
+            WITH u AS (SELECT geom FROM admin_unit)  -- the one unit
+            SELECT sum(ST_Area(p.geom)), ST_Area(u.geom),
+                   ST_Area(ST_SymDifference(ST_Union(p.geom), u.geom))
+            FROM admin_unit_part p, u GROUP BY u.geom
+            """
+        ).fetchone()
     assert parts > 1 and max_points <= settings.subdivide_max_vertices
+    assert pieces_area == pytest.approx(unit_area, rel=1e-9) and off < 1e-9 * unit_area
 
 
 def test_import_path_errors_name_the_file(database, settings, tmp_path: Path):

@@ -15,7 +15,7 @@ from gridmap.domain.levels import Hierarchy
 from gridmap.domain.messages import MESSAGES, bilingual, message
 from gridmap.errors import ConfigError
 from gridmap.geo.crs import local_metric_crs
-from gridmap.geo.geometry import to_valid_multipolygons
+from gridmap.geo.geometry import covering, subdivide, to_valid_multipolygons
 from tests.conftest import REPO
 
 
@@ -99,6 +99,39 @@ def test_geometry_repair():
     # each row keeps its own geometry (promotion must not merge rows)
     assert result.geometries[0].bounds == (0, 0, 1, 1)
     assert result.geometries[2].bounds == (2, 2, 3, 3)
+
+
+def test_subdivide_tiles_each_unit_in_small_pieces():
+    # a detailed disc, a square with a detailed hole, and two islands in one MultiPolygon
+    disc = Point(0, 0).buffer(10, quad_segs=128)
+    holed = Polygon(
+        box(20, 0, 30, 10).exterior.segmentize(0.1).coords,
+        [box(22, 2, 28, 8).exterior.segmentize(0.1).coords],
+    )
+    islands = shapely.MultiPolygon([box(40, 0, 41, 1), Point(45, 0).buffer(1, quad_segs=64)])
+    units = to_valid_multipolygons(np.array([disc, holed, islands], dtype=object)).geometries
+    pieces, owner = subdivide(units, 32)
+    assert set(shapely.get_type_id(pieces)) == {shapely.GeometryType.POLYGON}
+    assert shapely.get_num_coordinates(pieces).max() <= 32 and shapely.is_valid(pieces).all()
+    for i, unit in enumerate(units):
+        mine = pieces[owner == i]
+        assert len(mine) > 1
+        # the pieces tile the unit: same area, nothing outside it, no overlap between them
+        assert shapely.area(mine).sum() == pytest.approx(unit.area, rel=1e-9)
+        assert shapely.union_all(mine).symmetric_difference(unit).area < 1e-9 * unit.area
+    # small units stay whole
+    small, owner = subdivide(np.array([shapely.MultiPolygon([box(0, 0, 1, 1)])]), 32)
+    assert len(small) == 1 and small[0].equals(box(0, 0, 1, 1)) and owner.tolist() == [0]
+
+
+def test_covering_gives_the_first_geometry_and_minus_one_outside():
+    west, east = box(0, 0, 1, 1), box(1, 0, 2, 1)
+    points = shapely.points([(0.5, 0.5), (1.0, 0.5), (1.5, 0.5), (5.0, 5.0)])
+    # the point on the shared edge goes to the first geometry, in the caller's order
+    assert covering(points, np.array([west, east])).tolist() == [0, 0, 1, -1]
+    assert covering(points, np.array([east, west])).tolist() == [1, 0, 0, -1]
+    assert covering(points[:0], np.array([west])).tolist() == []
+    assert covering(points, np.array([], dtype=object)).tolist() == [-1, -1, -1, -1]
 
 
 def test_unit_index_rules_without_a_database():
