@@ -44,7 +44,6 @@ from __future__ import annotations
 import argparse
 import io
 import logging
-import math
 import os
 import platform
 import shutil
@@ -56,6 +55,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import common
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -64,7 +64,16 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyogrio
 import shapely
-from common import Row, Section, instrumented, print_table, recreate_database, stopwatch
+from common import (
+    DISTRICTS_PER_SIDE,
+    Row,
+    Section,
+    grid_extent,
+    instrumented,
+    print_table,
+    recreate_database,
+    stopwatch,
+)
 from psycopg import sql
 
 import gridmap.geo.validation as validation
@@ -82,9 +91,6 @@ from gridmap.store.db import Database
 DEFAULT_URL = "postgresql://postgres@localhost:5432/gridmap_boundaries_bench"
 LEVELS = "district:District:区,cell:Cell:网格"
 SEED = 20240611
-CENTRE_LON, CENTRE_LAT = 118.78, 32.04  # Nanjing
-SIDE_M = 10_000.0  # the grid covers SIDE_M x SIDE_M metres
-DISTRICTS_PER_SIDE = 10  # 10 x 10 = 100 districts of 1 km2
 GRID_DEG = 1e-7  # coordinates snapped to 7 decimals (~1 cm), as boundary files store them
 SUBJECT = "bench_point"
 
@@ -95,40 +101,15 @@ SWITCH_GOAL_S = 10.0  # activation re-locating every placement (1,000,000)
 # --- set-up ------------------------------------------------------------------------------------
 
 
-def grid_extent() -> tuple[float, float, float, float]:
-    """(lon0, lat0, lon1, lat1) of a SIDE_M x SIDE_M square centred on CENTRE_LON/LAT."""
-    half_lat = SIDE_M / 2 / 111_320.0
-    half_lon = SIDE_M / 2 / (111_320.0 * math.cos(math.radians(CENTRE_LAT)))
-    return (
-        CENTRE_LON - half_lon,
-        CENTRE_LAT - half_lat,
-        CENTRE_LON + half_lon,
-        CENTRE_LAT + half_lat,
-    )
-
-
 def snap(geoms: np.ndarray) -> np.ndarray:
     """Coordinates on the 1e-7 degree grid; shared vertices stay shared (same rounding)."""
     return shapely.set_precision(geoms, GRID_DEG)
 
 
 def make_districts(extent: tuple[float, float, float, float]) -> gpd.GeoDataFrame:
-    """DISTRICTS_PER_SIDE x DISTRICTS_PER_SIDE squares tiling the extent (about 1 km2 each)."""
-    lon0, lat0, lon1, lat1 = extent
-    xs = np.linspace(lon0, lon1, DISTRICTS_PER_SIDE + 1)
-    ys = np.linspace(lat0, lat1, DISTRICTS_PER_SIDE + 1)
-    boxes, codes, names = [], [], []
-    for row in range(DISTRICTS_PER_SIDE):
-        for col in range(DISTRICTS_PER_SIDE):
-            number = row * DISTRICTS_PER_SIDE + col + 1
-            boxes.append(shapely.box(xs[col], ys[row], xs[col + 1], ys[row + 1]))
-            codes.append(f"D{number:03d}")
-            names.append(f"区{number:03d}")
-    return gpd.GeoDataFrame(
-        {"code": codes, "name": names},
-        geometry=snap(np.array(boxes, dtype=object)),
-        crs="EPSG:4326",
-    )
+    """The shared benchmark districts (about 1 km2 each), snapped like the cells."""
+    districts = common.make_districts(extent)
+    return districts.set_geometry(snap(districts.geometry.to_numpy()))
 
 
 def tessellate(districts: gpd.GeoDataFrame, count: int, rng: np.random.Generator) -> np.ndarray:
