@@ -67,8 +67,7 @@ from gridmap.domain.levels import Hierarchy
 from gridmap.errors import OutsideError
 from gridmap.services import categories as category_service
 from gridmap.services import workers as worker_service
-from gridmap.services.boundaries import import_boundaries
-from gridmap.services.demo import CITIES
+from gridmap.services.demo import CITIES, import_sample_layers
 from gridmap.services.locate import locate_point
 from gridmap.store import hotline as hotline_store
 from gridmap.store import units as unit_store
@@ -105,19 +104,9 @@ def sample_levels() -> str:
 
 def import_grid(db: Database, settings: Settings) -> None:
     """The sample's layers top-down, as ``make demo`` imports them."""
-    for layer in SAMPLE.layers:
-        report = import_boundaries(
-            db,
-            settings,
-            SAMPLE_DIR / layer.file,
-            level=layer.level,
-            code_field=layer.code_field,
-            name_field=layer.name_field,
-            parent_field=layer.parent_field,
-            allow=layer.allow,
-            commit=True,
-            activate=True,
-        )
+    for layer, report in zip(
+        SAMPLE.layers, import_sample_layers(db, settings, SAMPLE, SAMPLE_DIR), strict=True
+    ):
         print(f"  {layer.level}: {report.features} units, generation {report.generation}")
 
 

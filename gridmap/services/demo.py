@@ -149,6 +149,29 @@ def council_agreement(located: pd.DataFrame) -> tuple[float, int]:
     return (float((recorded[both] == ours[both]).mean()) if compared else 0.0), compared
 
 
+def import_sample_layers(
+    db: Database, settings: Settings, sample: SampleCity, folder: Path
+) -> list[boundary_service.ImportReport]:
+    """A sample city's boundary layers top-down, each committed and activated (what the demo,
+    the tests and the benchmarks load)."""
+    return [
+        boundary_service.import_boundaries(
+            db,
+            settings,
+            folder / layer.file,
+            level=layer.level,
+            code_field=layer.code_field,
+            name_field=layer.name_field,
+            parent_field=layer.parent_field,
+            allow=layer.allow,
+            commit=True,
+            activate=True,
+            description=f"{sample.marker}: {layer.level}",
+        )
+        for layer in sample.layers
+    ]
+
+
 def load_city(
     db: Database, settings: Settings, city: str, *, data_dir: Path, out_dir: Path
 ) -> DemoResult:
@@ -178,20 +201,7 @@ def load_city(
     )
     result = DemoResult(city, not already, out_dir / f"{city}_located.csv", Counter())
     if not already:
-        for layer in sample.layers:
-            boundary_service.import_boundaries(
-                db,
-                settings,
-                folder / layer.file,
-                level=layer.level,
-                code_field=layer.code_field,
-                name_field=layer.name_field,
-                parent_field=layer.parent_field,
-                allow=layer.allow,
-                commit=True,
-                activate=True,
-                description=f"{sample.marker}: {layer.level}",
-            )
+        import_sample_layers(db, settings, sample, folder)
         if sample.cells_from_roads:
             grid = grid_service.generate_cells(
                 db,

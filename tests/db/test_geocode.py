@@ -15,7 +15,7 @@ from gridmap.config import Settings
 from gridmap.errors import DatabaseError, InputError
 from gridmap.services import locate as locate_service
 from gridmap.services.boundaries import import_boundaries
-from gridmap.services.demo import CITIES
+from gridmap.services.demo import CITIES, import_sample_layers
 from gridmap.services.geocode import build_gazetteer, geocode_address
 from gridmap.store import gazetteer as gazetteer_store
 from gridmap.store import units as unit_store
@@ -38,19 +38,7 @@ def nanjing(settings: Settings) -> Settings:
 def nanjing_units(database: Database, nanjing: Settings) -> Settings:
     """The Nanjing sample's city, districts, streets and communities, as the demo loads them
     (no cells: geocoding needs names, and the cells carry none)."""
-    for layer in CITIES["nanjing"].layers:
-        import_boundaries(
-            database,
-            nanjing,
-            NANJING / layer.file,
-            level=layer.level,
-            code_field=layer.code_field,
-            name_field=layer.name_field,
-            parent_field=layer.parent_field,
-            allow=layer.allow,
-            commit=True,
-            activate=True,
-        )
+    import_sample_layers(database, nanjing, CITIES["nanjing"], NANJING)
     return nanjing
 
 
