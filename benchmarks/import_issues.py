@@ -147,9 +147,7 @@ def add_workers(db: Database, settings: Settings, rng: np.random.Generator) -> d
         off_duty = rng.random() < 0.25
         with db.transaction() as conn:
             start = now - timedelta(hours=20) if off_duty else now - timedelta(hours=2)
-            worker_store.add_duty(
-                conn, worker_id=primary, starts_at=start, ends_at=start + timedelta(hours=10)
-            )
+            worker_store.add_duties(conn, [(primary, start, start + timedelta(hours=10))])
         counts["off duty"] += off_duty
         if rng.random() < 0.5:
             backup = worker_service.add_worker(db, name=f"council {code} backup")

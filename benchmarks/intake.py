@@ -198,11 +198,8 @@ def set_up(url: str, cells: int, rng: np.random.Generator, workdir: Path) -> dic
                     conn, worker_id=wid, level="cell", code=code, role="primary"
                 )
                 # a roster that covers the run: routing checks the duty period
-                worker_store.add_duty(
-                    conn,
-                    worker_id=wid,
-                    starts_at=now - timedelta(hours=1),
-                    ends_at=now + timedelta(days=1),
+                worker_store.add_duties(
+                    conn, [(wid, now - timedelta(hours=1), now + timedelta(days=1))]
                 )
             conn.execute(
                 f"CREATE TABLE {FLOOR_TABLE} (id bigserial PRIMARY KEY, idem_key text, "
