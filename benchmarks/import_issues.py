@@ -279,7 +279,7 @@ PHASE_LABELS = {
     "deadlines": "6 deadlines (working calendar)",
     "copy_load": "7 COPY rows into the load table",
     "insert_issues": "8 INSERT issues (ON CONFLICT skip)",
-    "insert_events": "9 INSERT first events",
+    "insert_events": "9 INSERT events (one per issue)",
     "insert_decisions": "10 INSERT routing decisions",
     "insert_placements": "11 INSERT placements + units",
     "rejected": "12 rejected rows (COPY + INSERT)",
@@ -392,8 +392,8 @@ def check_counts(
         problems.append(f"{issues:,} issues stored, {report.imported:,} reported imported")
     if decided != issues or placed != issues:
         problems.append(f"{decided:,} decided and {placed:,} placed of {issues:,} issues")
-    if events < 2 * issues:
-        problems.append(f"only {events:,} events for {issues:,} issues (at least 2 each)")
+    if events != issues:
+        problems.append(f"{events:,} events for {issues:,} issues (one each)")
     if stored_rejected != rejected:
         problems.append(f"{stored_rejected:,} rejected rows stored, {rejected:,} reported")
     if no_deadline:

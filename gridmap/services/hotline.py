@@ -388,7 +388,7 @@ def import_issues(
         inserted = hotline_store.insert_issues(
             conn, set_name=taxonomy.categories.name, source=source
         )
-        hotline_store.insert_events(conn)
+        hotline_store.insert_events(conn, source=source)
         hotline_store.insert_decisions(conn)
         hotline_store.insert_placements(conn, generation=generation)
         rejected = np.flatnonzero((reason != "").to_numpy())

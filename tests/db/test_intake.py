@@ -395,6 +395,17 @@ def test_hotline_import_is_set_based_rejects_with_reasons_and_is_idempotent(
             "SELECT external_id, target_kind, due_at IS NOT NULL FROM issue ORDER BY 1"
         ).fetchall()
     assert routed == [("A1", "worker", True), ("A2", "triage", True), ("A3", "department", True)]
+    with database.connection() as conn:
+        events = conn.execute(
+            "SELECT i.external_id, e.actor, e.from_state, e.to_state, e.data->>'source' "
+            "FROM issue_event e JOIN issue i ON i.id = e.issue_id ORDER BY 1"
+        ).fetchall()
+    # one event per imported issue: the hotline took the report, the import filed and sent it
+    assert events == [
+        ("A1", "import:t", None, "dispatched", "t"),
+        ("A2", "import:t", None, "triage", "t"),
+        ("A3", "import:t", None, "dispatched", "t"),
+    ]
 
 
 def test_a_dispatcher_merges_a_duplicate_and_both_reporters_remain(client, database):
