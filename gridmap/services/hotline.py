@@ -38,7 +38,16 @@ from gridmap.store.db import Database
 
 LOGGER = logging.getLogger(__name__)
 
-FIELDS = ("external_id", "category", "reported_at", "lon", "lat", "address", "description")
+FIELDS = (
+    "external_id",
+    "category",
+    "reported_at",
+    "lon",
+    "lat",
+    "address",
+    "description",
+    "closed_at",  # optional: a row closed in the exporting system is imported closed
+)
 
 
 @dataclass(frozen=True)
@@ -59,6 +68,7 @@ FORMATS = {
             "lon": "longitude",
             "lat": "latitude",
             "address": "address",
+            "closed_at": "closeddate",
         },
         date_format="%m/%d/%y %H:%M",
     ),
@@ -121,6 +131,7 @@ class ParsedRows:
     external_id: pd.Series  # the row's fingerprint when it has none
     category: pd.Series  # the category's code, '' if unknown
     reported_at: pd.Series  # UTC, NaT if unreadable
+    closed_at: pd.Series  # UTC, NaT when open (blank)
     lon: np.ndarray
     lat: np.ndarray
     address: pd.Series
@@ -170,6 +181,12 @@ def parse_rows(
     zone = ZoneInfo(taxonomy.categories.timezone)
     stamps = parse_times(text("reported_at"), date_format=date_format, zone=zone)
     reason[(reason == "") & stamps.isna()] = "bad_date"
+    closed_text = text("closed_at")
+    closed = parse_times(closed_text, date_format=date_format, zone=zone)
+    # a closing date that cannot be read, or before the report, is a bad date too: guessing
+    # open or closed would misstate the case
+    bad_close = (closed_text != "") & (closed.isna() | (closed < stamps))
+    reason[(reason == "") & bad_close] = "bad_date"
 
     lon = pd.to_numeric(text("lon"), errors="coerce").to_numpy(dtype=float, copy=True)
     lat = pd.to_numeric(text("lat"), errors="coerce").to_numpy(dtype=float, copy=True)
@@ -179,6 +196,7 @@ def parse_rows(
         external_id=external_id,
         category=category,
         reported_at=stamps,
+        closed_at=closed,
         lon=lon,
         lat=lat,
         address=text("address"),
@@ -381,6 +399,7 @@ def import_issues(
                 "description": parsed.description.to_numpy(dtype=object)[take],
                 "edge_distance_m": located["edge_distance_m"].to_numpy(dtype=float),
                 "decision_group": routes.group,
+                "closed_at": parsed.closed_at.iloc[take].to_numpy(),
             }
         )
         load["address"] = load["address"].where(load["address"] != "", None)

@@ -35,6 +35,7 @@ LOAD_SCHEMA = pa.schema(
         ("description", pa.string()),
         ("edge_distance_m", pa.float64()),
         ("decision_group", pa.int32()),
+        ("closed_at", pa.timestamp("us", tz="UTC")),
     ]
 )
 _DECISION_COLUMNS = (
@@ -76,7 +77,8 @@ def load_issues(
         CREATE TEMP TABLE issue_load (
             external_id text, category_code text, severity text, reported_at timestamptz,
             due_at timestamptz, deadline_group integer, lon float8, lat float8, address text,
-            description text, edge_distance_m float8, decision_group integer
+            description text, edge_distance_m float8, decision_group integer,
+            closed_at timestamptz
         ) ON COMMIT DROP;
         CREATE TEMP TABLE decision_load (
             decision_group integer PRIMARY KEY, generation integer, unit_level text,
@@ -120,14 +122,17 @@ def insert_issues(conn: psycopg.Connection, *, set_name: str, source: str) -> in
             INSERT INTO issue (set_name, category_code, description, channel, geom, input_lon,
                 input_lat, input_coord_type, address, external_source, external_id, state,
                 severity, reported_at, due_at, deadlines, generation, unit_level, unit_code,
-                edge_distance_m, target_kind, worker_id, department_code, needs_confirmation)
+                edge_distance_m, target_kind, worker_id, department_code, needs_confirmation,
+                closed_at)
             SELECT %(set)s, l.category_code, l.description, 'import',
                 ST_SetSRID(ST_MakePoint(l.lon, l.lat), 4326), l.lon, l.lat, 'wgs84', l.address,
                 %(source)s, l.external_id,
-                CASE WHEN d.target_kind = 'triage' THEN 'triage' ELSE 'dispatched' END,
+                -- closed in the exporting system: closed here too, with its own closing time
+                CASE WHEN l.closed_at IS NOT NULL THEN 'closed'
+                     WHEN d.target_kind = 'triage' THEN 'triage' ELSE 'dispatched' END,
                 l.severity, l.reported_at, l.due_at, t.deadlines, d.generation, d.unit_level,
                 d.unit_code, l.edge_distance_m, d.target_kind, d.worker_id, d.department_code,
-                d.needs_confirmation
+                d.needs_confirmation, l.closed_at
             FROM issue_load l
             JOIN decision_load d USING (decision_group)
             JOIN deadline_load t USING (deadline_group)

@@ -408,6 +408,46 @@ def test_hotline_import_is_set_based_rejects_with_reasons_and_is_idempotent(
     ]
 
 
+def test_rows_closed_in_the_exporting_system_are_imported_closed(
+    database, grid_with_categories, tmp_path
+):
+    from gridmap.app import create_app
+    from gridmap.services import hotline
+
+    settings = grid_with_categories
+    rows = [
+        "id,type,created,x,y,closed",
+        f"C1,E0101,2026-03-02T09:00:00+08:00,{CELL_W1[0]},{CELL_W1[1]},2026-03-03T10:00:00+08:00",
+        f"C2,E0101,2026-03-02T09:00:00+08:00,{CELL_W1[0]},{CELL_W1[1]},",
+        f"C3,E0101,2026-03-02T09:00:00+08:00,{CELL_W1[0]},{CELL_W1[1]},soon",
+        f"C4,E0101,2026-03-02T09:00:00+08:00,{CELL_W1[0]},{CELL_W1[1]},2026-03-01T09:00:00+08:00",
+    ]
+    path = tmp_path / "closed.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    mapping = hotline.parse_mapping(
+        (
+            "id=external_id",
+            "type=category",
+            "created=reported_at",
+            "x=lon",
+            "y=lat",
+            "closed=closed_at",
+        )
+    )
+    report = hotline.import_issues(database, settings, path, mapping=mapping, source="t")
+    assert report.imported == 2 and dict(report.rejected) == {"bad_date": 2}
+    with database.connection() as conn:
+        stored = conn.execute(
+            "SELECT external_id, state, closed_at IS NOT NULL FROM issue ORDER BY 1"
+        ).fetchall()
+    assert stored == [("C1", "closed", True), ("C2", "triage", False)]
+    client = create_app(settings, database=database).test_client()
+    answer = client.get(
+        "/open311/v2/requests.json?start_date=2026-03-01T00:00:00Z&end_date=2026-03-05T00:00:00Z"
+    ).get_json()
+    assert sorted(r["status"] for r in answer) == ["closed", "open"]
+
+
 def test_a_dispatcher_merges_a_duplicate_and_both_reporters_remain(client, database):
     def post(phone):
         return client.post(
