@@ -73,6 +73,7 @@ from common import (
     print_table,
     recreate_database,
     stopwatch,
+    tessellate,
 )
 from psycopg import sql
 
@@ -110,22 +111,6 @@ def make_districts(extent: tuple[float, float, float, float]) -> gpd.GeoDataFram
     """The shared benchmark districts (about 1 km2 each), snapped like the cells."""
     districts = common.make_districts(extent)
     return districts.set_geometry(snap(districts.geometry.to_numpy()))
-
-
-def tessellate(districts: gpd.GeoDataFrame, count: int, rng: np.random.Generator) -> np.ndarray:
-    """Voronoi cells of random seeds inside each district, clipped to it (so they nest)."""
-    per_district = max(1, count // len(districts))
-    pieces = []
-    for district in districts.geometry:
-        lon0, lat0, lon1, lat1 = district.bounds
-        seeds = shapely.multipoints(
-            np.column_stack(
-                [rng.uniform(lon0, lon1, per_district), rng.uniform(lat0, lat1, per_district)]
-            )
-        )
-        tiles = shapely.get_parts(shapely.voronoi_polygons(seeds, extend_to=district))
-        pieces.append(shapely.intersection(tiles, district))
-    return np.concatenate(pieces)
 
 
 def densify(cells: np.ndarray, vertices: int) -> np.ndarray:

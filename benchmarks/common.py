@@ -224,11 +224,9 @@ def make_districts(extent: tuple[float, float, float, float]) -> gpd.GeoDataFram
     return gpd.GeoDataFrame({"code": codes, "name": names}, geometry=boxes, crs="EPSG:4326")
 
 
-def make_cells(
-    districts: gpd.GeoDataFrame, count: int, rng: np.random.Generator
-) -> gpd.GeoDataFrame:
-    """A Voronoi tessellation of random seeds inside each district, clipped to it, so the
-    cells nest in their districts (the import checks refuse cells that straddle a parent)."""
+def tessellate(districts: gpd.GeoDataFrame, count: int, rng: np.random.Generator) -> np.ndarray:
+    """Voronoi cells of random seeds inside each district, clipped to it, so the cells nest
+    in their districts (the import checks refuse cells that straddle a parent)."""
     per_district = max(1, count // len(districts))
     pieces = []
     for district in districts.geometry:
@@ -240,7 +238,14 @@ def make_cells(
         )
         tiles = shapely.get_parts(shapely.voronoi_polygons(seeds, extend_to=district))
         pieces.append(shapely.intersection(tiles, district))
-    cells = np.concatenate(pieces)
+    return np.concatenate(pieces)
+
+
+def make_cells(
+    districts: gpd.GeoDataFrame, count: int, rng: np.random.Generator
+) -> gpd.GeoDataFrame:
+    """The tessellation as a layer with codes and names."""
+    cells = tessellate(districts, count, rng)
     codes = [f"C{i:05d}" for i in range(1, len(cells) + 1)]
     names = [f"网格{i:05d}" for i in range(1, len(cells) + 1)]
     return gpd.GeoDataFrame({"code": codes, "name": names}, geometry=cells, crs="EPSG:4326")

@@ -100,12 +100,7 @@ def rebuild(
     # one rebuild at a time: a second one waits here, then replaces the first one's rows
     # (its own DELETE then sees them). Readers of the entries are not blocked.
     conn.execute("LOCK TABLE gazetteer_build IN EXCLUSIVE MODE")
-    conn.execute(
-        """
-        CREATE TEMP TABLE staged_unit_entry (unit_id bigint PRIMARY KEY, name_norm text NOT NULL)
-        ON COMMIT DROP
-        """
-    )
+    _stage_units(conn, unit_rows)
     conn.execute(
         """
         CREATE TEMP TABLE staged_osm_entry (
@@ -116,7 +111,6 @@ def rebuild(
         ) ON COMMIT DROP
         """
     )
-    copy_rows(conn, "staged_unit_entry", UNIT_COLUMNS, unit_rows)
     copy_rows(conn, "staged_osm_entry", OSM_COLUMNS, osm_rows)
     conn.execute("ANALYZE staged_osm_entry")
     conn.execute("DELETE FROM gazetteer_entry")
@@ -124,6 +118,26 @@ def rebuild(
     if generation is not None:
         conn.execute(_INSERT_UNITS, params)
     conn.execute(_INSERT_OSM, params)
+    counts = _record_build(conn, generation=generation, sources=sources)
+    LOGGER.info("gazetteer rebuilt from generation %s and %s: %s", generation, sources, counts)
+    return counts
+
+
+def _stage_units(conn: psycopg.Connection, unit_rows: Iterable[Sequence[Any]]) -> None:
+    """(unit row id, normalised name) of the units to enter, in a temporary table."""
+    conn.execute(
+        """
+        CREATE TEMP TABLE staged_unit_entry (unit_id bigint PRIMARY KEY, name_norm text NOT NULL)
+        ON COMMIT DROP
+        """
+    )
+    copy_rows(conn, "staged_unit_entry", UNIT_COLUMNS, unit_rows)
+
+
+def _record_build(
+    conn: psycopg.Connection, *, generation: int | None, sources: Sequence[str]
+) -> dict[str, int]:
+    """After entries changed: index them, count them by kind, and record the build."""
     # move the new rows from the GIN pending lists into the indexes now, in bulk (see the
     # migration): queries after the commit find them indexed
     conn.execute(
@@ -141,7 +155,6 @@ def rebuild(
         (generation, list(sources), json.dumps(counts)),
     )
     conn.execute("ANALYZE gazetteer_entry")
-    LOGGER.info("gazetteer rebuilt from generation %s and %s: %s", generation, sources, counts)
     return counts
 
 
@@ -242,28 +255,12 @@ def refresh_units(
     last = latest_build(conn)
     if last is None:
         return None
-    conn.execute(
-        """
-        CREATE TEMP TABLE staged_unit_entry (unit_id bigint PRIMARY KEY, name_norm text NOT NULL)
-        ON COMMIT DROP
-        """
-    )
-    copy_rows(conn, "staged_unit_entry", UNIT_COLUMNS, unit_rows)
+    _stage_units(conn, unit_rows)
     params = {"gen": generation, "levels": list(levels)}
     conn.execute("DELETE FROM gazetteer_entry WHERE source = 'unit'")
     conn.execute(_INSERT_UNITS, params)
     conn.execute(_RELOCATE_OSM, params)
-    conn.execute("SELECT gin_clean_pending_list('gazetteer_entry_name_trgm')")
-    counts = {
-        kind: int(n)
-        for kind, n in conn.execute(
-            "SELECT kind, count(*) FROM gazetteer_entry GROUP BY kind ORDER BY kind"
-        ).fetchall()
-    }
-    conn.execute(
-        "INSERT INTO gazetteer_build (generation, sources, counts) VALUES (%s, %s, %s)",
-        (generation, list(last["sources"]), json.dumps(counts)),
-    )
+    counts = _record_build(conn, generation=generation, sources=last["sources"])
     LOGGER.info("gazetteer units refreshed for generation %s: %s", generation, counts)
     return counts
 
