@@ -387,7 +387,12 @@ def submit_issue(
                 conn, str(submission.external_source), str(submission.external_id)
             )
             assert existing is not None
-            return IntakeResult(200, issue_view(conn, existing, lang=lang), replayed=True)
+            body = issue_view(conn, existing, lang=lang)
+            if idempotency_key:  # the claimed key must answer the same on its own retries
+                issue_store.finish_idempotency_key(
+                    conn, idempotency_key, status=200, body=body, issue_id=existing
+                )
+            return IntakeResult(200, body, replayed=True)
         events: list[tuple[str, str | None, str, dict[str, Any]]] = [
             (submission.actor, None, "reported", {"channel": checked.channel})
         ]

@@ -479,3 +479,22 @@ def test_a_dispatcher_merges_a_duplicate_and_both_reporters_remain(client, datab
         f"/api/v1/issues/{master['id']}/merge", json={"master_id": duplicate["id"]}
     )
     assert into_dup.status_code == 400
+
+
+def test_a_key_first_used_on_a_known_external_id_replays_that_answer(
+    database, grid_with_categories
+):
+    settings = grid_with_categories
+    sub = intake.IssueSubmission(
+        category=GRID_CATEGORY,
+        lon=CELL_W1[0],
+        lat=CELL_W1[1],
+        external_source="app-x",
+        external_id="r-1",
+    )
+    first = intake.submit_issue(database, settings, sub)
+    again = intake.submit_issue(database, settings, sub, idempotency_key="late-key")
+    retry = intake.submit_issue(database, settings, sub, idempotency_key="late-key")
+    assert again.status == retry.status == 200 and again.replayed and retry.replayed
+    assert retry.body["id"] == again.body["id"] == first.issue_id
+    assert _count(database) == 1
