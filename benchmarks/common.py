@@ -187,10 +187,11 @@ def describe_machine(url: str) -> str:
         row = conn.execute("SELECT current_setting('server_version'), postgis_lib_version()")
         server, postgis = row.fetchone() or ("?", "?")
     return (
-        f"{os.cpu_count()} cores; Python {platform.python_version()}; "
-        f"PostgreSQL {server}, PostGIS {postgis}; GEOS {shapely.geos_version_string}, "
-        f"shapely {shapely.__version__}, geopandas {gpd.__version__}, pandas {pd.__version__}, "
-        f"numpy {np.__version__}"
+        f"{os.cpu_count()} cores, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
+        f"Python {platform.python_version()}; PostgreSQL {server}, PostGIS {postgis}; "
+        f"GEOS {shapely.geos_version_string}, shapely {shapely.__version__}, geopandas "
+        f"{gpd.__version__}, pandas {pd.__version__}, numpy {np.__version__}, psycopg "
+        f"{psycopg.__version__}"
     )
 
 

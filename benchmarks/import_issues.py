@@ -44,7 +44,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import platform
 import shlex
 import sys
 import tempfile
@@ -58,7 +57,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import psycopg
-from common import Row, Section, best_of, instrumented, print_table, recreate_database, stopwatch
+from common import (
+    Row,
+    Section,
+    best_of,
+    describe_machine,
+    instrumented,
+    print_table,
+    recreate_database,
+    stopwatch,
+)
 
 import gridmap.services.hotline as hotline
 from gridmap.config import Settings
@@ -490,17 +498,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help=f"scratch database, DROPPED and recreated (default {DEFAULT_URL})",
     )
     return parser.parse_args(argv)
-
-
-def describe_machine(url: str) -> str:
-    with psycopg.connect(url) as conn:
-        row = conn.execute("SELECT current_setting('server_version'), postgis_lib_version()")
-        server, postgis = row.fetchone() or ("?", "?")
-    return (
-        f"{os.cpu_count()} cores, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
-        f"Python {platform.python_version()}; PostgreSQL {server}, PostGIS {postgis}; "
-        f"pandas {pd.__version__}, numpy {np.__version__}, psycopg {psycopg.__version__}"
-    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -47,7 +47,12 @@ def list_issues(
             limit=limit,
             offset=offset,
         )
-        return [issue_view(conn, int(row["id"]), lang=lang) for row in rows]
+        # one query for every listed issue's routing reasons, none per issue
+        steps = issue_store.latest_steps(conn, [int(row["id"]) for row in rows])
+        return [
+            issue_view(conn, int(row["id"]), lang=lang, row=row, steps=steps.get(row["id"], []))
+            for row in rows
+        ]
 
 
 def _candidate_point(row: dict[str, Any], index: int) -> tuple[float, float, dict[str, Any]]:

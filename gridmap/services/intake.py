@@ -451,11 +451,13 @@ def issue_view(
     with_duplicates: bool = False,
     category: Category | None = None,
     steps: list[dict[str, Any]] | None = None,
+    row: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The public view of an issue (never the reporter's contact). A caller that has just
     stored the issue passes its ``category`` and the ``steps`` of its routing decision, which
-    saves reading them back (the category set, the decision)."""
-    row = issue_store.get_issue(conn, issue_id)
+    saves reading them back (the category set, the decision); one that listed issues passes
+    the ``row`` it read (``issue_store.list_issues``) and the steps it read for all of them."""
+    row = row or issue_store.get_issue(conn, issue_id)
     if row is None:
         raise NotFoundError("issue_unknown", id=issue_id)
     if steps is None:

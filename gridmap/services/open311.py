@@ -24,7 +24,7 @@ from gridmap.domain.workflow import CLOSED_STATES, STATES
 from gridmap.errors import ForbiddenError, InputError, NotFoundError
 from gridmap.services import apikeys as apikey_service
 from gridmap.services import intake as intake_service
-from gridmap.services.categories import Taxonomy, current_taxonomy
+from gridmap.services.categories import Taxonomy, current_taxonomy, taxonomy_in_use
 from gridmap.services.locate import check_coordinate
 from gridmap.store import issues as issue_store
 from gridmap.store.db import Database
@@ -161,13 +161,10 @@ def service_definition(db: Database, code: str, *, lang: str) -> dict[str, Any]:
     return {
         "service_code": category.code,
         "attributes": [
-            _attribute_definition(a, lang) for a in sorted(category.attributes, key=_order)
+            _attribute_definition(a, lang)
+            for a in sorted(category.attributes, key=lambda a: a.order)
         ],
     }
-
-
-def _order(attribute: Attribute) -> int:
-    return attribute.order
 
 
 def _service(taxonomy: Taxonomy, code: str) -> Category:
@@ -422,10 +419,9 @@ def find_requests(
 ) -> list[dict[str, Any]]:
     """GET requests: the issues matching the filters, newest first, one page."""
     check_jurisdiction(settings, params.get("jurisdiction_id"))
-    taxonomy = current_taxonomy(db)
-    zone = ZoneInfo(taxonomy.categories.timezone)
-    query = parse_query(params, zone=zone, now=now)
-    with db.connection() as conn:
+    with db.connection() as conn:  # one pool checkout for the set's time zone and the rows
+        zone = ZoneInfo(taxonomy_in_use(conn).categories.timezone)
+        query = parse_query(params, zone=zone, now=now)
         rows = issue_store.list_issues(
             conn,
             ids=query.ids,
@@ -446,9 +442,8 @@ def get_request(
     """GET requests/{id}: a one-element list, as the spec says (404 for an unknown id)."""
     if not request_id.isdigit():
         raise NotFoundError("issue_unknown", id=request_id)
-    taxonomy = current_taxonomy(db)
-    zone = ZoneInfo(taxonomy.categories.timezone)
     with db.connection() as conn:
+        zone = ZoneInfo(taxonomy_in_use(conn).categories.timezone)
         rows = issue_store.list_issues(conn, ids=[int(request_id)], limit=1)
     if not rows:
         raise NotFoundError("issue_unknown", id=request_id)

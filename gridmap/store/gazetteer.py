@@ -197,17 +197,21 @@ SELECT unit.name, unit.name_norm, 'unit', unit.level, unit.geom, unit.level, uni
 FROM unit LEFT JOIN above ON above.key = unit.id
 """
 
-_INSERT_OSM = f"""
-WITH pt AS (SELECT sid AS key, ST_SetSRID(geom, 4326) AS geom FROM staged_osm_entry),
--- no active generation (gen NULL): no unit covers anything, the chain stays empty
-covering AS ({_COVERING}),
+# Each point's chain of units (top-down codes and names, and the deepest unit), from ``pt``
+# (key, geom) defined before it.
+_CHAIN = f"""covering AS ({_COVERING}),
 chain AS (
     SELECT key, array_agg(code ORDER BY depth) AS codes,
            array_agg(name_norm ORDER BY depth) AS names,
            (array_agg(level ORDER BY depth DESC))[1] AS deepest_level,
            (array_agg(code ORDER BY depth DESC))[1] AS deepest_code
     FROM covering GROUP BY key
-)
+)"""
+
+_INSERT_OSM = f"""
+WITH pt AS (SELECT sid AS key, ST_SetSRID(geom, 4326) AS geom FROM staged_osm_entry),
+-- no active generation (gen NULL): no unit covers anything, the chain stays empty
+{_CHAIN}
 INSERT INTO gazetteer_entry (name, name_norm, kind, precision, geom, line, housenumber,
                              housenumber_norm, street, street_norm, postcode, city, city_norm,
                              unit_level, unit_code, unit_codes, unit_names, source, source_file,
@@ -223,14 +227,7 @@ FROM staged_osm_entry s LEFT JOIN chain c ON c.key = s.sid
 
 _RELOCATE_OSM = f"""
 WITH pt AS (SELECT id AS key, geom FROM gazetteer_entry WHERE source = 'osm'),
-covering AS ({_COVERING}),
-chain AS (
-    SELECT key, array_agg(code ORDER BY depth) AS codes,
-           array_agg(name_norm ORDER BY depth) AS names,
-           (array_agg(level ORDER BY depth DESC))[1] AS deepest_level,
-           (array_agg(code ORDER BY depth DESC))[1] AS deepest_code
-    FROM covering GROUP BY key
-)
+{_CHAIN}
 UPDATE gazetteer_entry e
 SET unit_level = c.deepest_level, unit_code = c.deepest_code,
     unit_codes = coalesce(c.codes, '{{}}'), unit_names = coalesce(c.names, '{{}}')

@@ -296,6 +296,18 @@ def routing_decisions(conn: psycopg.Connection, issue_id: int) -> list[dict[str,
         ).fetchall()
 
 
+def latest_steps(conn: psycopg.Connection, issue_ids: Sequence[int]) -> dict[int, list[Any]]:
+    """The steps of each issue's latest routing decision, for many issues in one query."""
+    rows = conn.execute(
+        """
+        SELECT DISTINCT ON (issue_id) issue_id, steps FROM routing_decision
+        WHERE issue_id = ANY(%s) ORDER BY issue_id, decided_at DESC, id DESC
+        """,
+        (list(issue_ids),),
+    ).fetchall()
+    return {int(issue_id): steps for issue_id, steps in rows}
+
+
 def nearby_open_issues(
     conn: psycopg.Connection,
     *,

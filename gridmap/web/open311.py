@@ -116,10 +116,6 @@ def allow_cross_origin_reads(response: Response) -> Response:
     return response
 
 
-def _params() -> dict[str, str]:
-    return {k: v for k, v in request.args.items()}
-
-
 @blueprint.get(f"/discovery.{FORMAT}")
 def discovery(fmt: str) -> tuple[Response, int]:
     document = open311_service.discovery(
@@ -169,7 +165,9 @@ def post_request(fmt: str) -> tuple[Response, int]:
 
 @blueprint.get(f"/requests.{FORMAT}")
 def get_requests(fmt: str) -> tuple[Response, int]:
-    found = open311_service.find_requests(database(), settings(), _params(), lang=language())
+    found = open311_service.find_requests(
+        database(), settings(), request.args.to_dict(), lang=language()
+    )
     return render(fmt, "service_requests", found)
 
 

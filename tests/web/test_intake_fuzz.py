@@ -13,24 +13,12 @@ from gridmap.app import create_app
 from gridmap.services import apikeys as apikey_service
 from gridmap.services import categories as category_service
 from gridmap.store import issues as issue_store
+from gridmap.web import issues as issue_api
 from tests.conftest import STEP, X0, Y0
 
 pytestmark = pytest.mark.db
 
-FIELDS = (
-    "category",
-    "description",
-    "lon",
-    "lat",
-    "coord_type",
-    "address",
-    "reporter_phone",
-    "reporter_email",
-    "channel",
-    "attributes",
-    "reported_at",
-    "photos",
-)
+FIELDS = issue_api.FIELDS  # every field the JSON intake knows, and nothing else
 OPEN311_FIELDS = (
     "service_code",
     "lat",
