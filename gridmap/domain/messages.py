@@ -613,6 +613,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "no category set is loaded; run: gridmap categories load cn (or la311, or a file)",
         "zh-CN": "尚未加载分类集；请运行：gridmap categories load cn（或 la311，或文件）",
     },
+    "reference_changing": {
+        "en": "the category set, responsibilities or boundaries are being changed right now; "
+        "nothing was stored: send the report again",
+        "zh-CN": "分类集、职责或边界正在变更，本次未保存任何内容：请重新提交",
+    },
     "major_unknown": {
         "en": "the category set {name!r} has no major class {code!r}",
         "zh-CN": "分类集 {name!r} 中没有大类 {code!r}",

@@ -32,7 +32,6 @@ class Taxonomy:
     categories: CategorySet
     calendar: WorkingCalendar
     withdrawn: frozenset[str]
-    version: tuple[str, Any]
 
     def category(self, code: str) -> Any:
         """The category, or InputError when it is unknown or withdrawn (a client's mistake)."""
@@ -41,7 +40,7 @@ class Taxonomy:
         except NotFoundError:
             raise InputError("category_unknown", code=code, name=self.categories.name) from None
         if code in self.withdrawn:
-            raise InputError("category_withdrawn", code=code, set=self.categories.name)
+            raise InputError("category_withdrawn", code=code, name=self.categories.name)
         return category
 
 
@@ -87,51 +86,106 @@ def load_categories(
                 for d in category_set.departments
             ],
         )
-    _CACHE.clear()
     LOGGER.info("category set %s loaded: %s", category_set.name, counts)
     return category_set, counts
 
 
-class _TaxonomyCache:
-    """The parsed set in use, per process: intake reads it on every request, and parsing the
-    stored JSON each time would cost more than the rest of routing. A cheap version query
-    (name, loaded_at) tells when another process reloaded the set."""
+@dataclass(frozen=True)
+class Reference:
+    """What intake needs on every request and only an administrator changes: the category set
+    in use, its responsibility rules, the departments and the active boundary generation, as
+    of ``version`` (the reference_version counter, migration 0011)."""
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._taxonomy: Taxonomy | None = None
+    version: int
+    taxonomy_or_none: Taxonomy | None
+    rules: tuple[Responsibility, ...]
+    departments: dict[str, dict[str, str]]
+    generation: int | None
 
-    def clear(self) -> None:
-        with self._lock:
-            self._taxonomy = None
-
-    def get(self, conn: Any) -> Taxonomy:
-        version = category_store.category_set_version(conn)
-        if version is None:
+    @property
+    def taxonomy(self) -> Taxonomy:
+        if self.taxonomy_or_none is None:
             raise InputError("category_set_none")
-        with self._lock:
-            if self._taxonomy is not None and self._taxonomy.version == version:
-                return self._taxonomy
-        row = category_store.category_set_in_use(conn)
-        if row is None:
-            raise InputError("category_set_none")
+        return self.taxonomy_or_none
+
+
+def _load_reference(conn: Any) -> Reference:
+    # the counter first: a change landing between it and the reads below leaves newer data
+    # under an older number, which the next comparison reloads; never the other way round
+    version = category_store.reference_version(conn)
+    row = category_store.category_set_in_use(conn)
+    taxonomy = None
+    if row is not None:
         taxonomy = Taxonomy(
             categories=parse_category_set_json(row["definition"]),
             calendar=parse_calendar(row["calendar_text"], source=row["calendar_name"]),
             withdrawn=frozenset(row["withdrawn"]),
-            version=(row["name"], row["loaded_at"]),
         )
+    return Reference(
+        version=version,
+        taxonomy_or_none=taxonomy,
+        rules=tuple(responsibility_rules(conn, row["name"])) if row is not None else (),
+        departments=category_store.department_names(conn),
+        generation=unit_store.active_generation(conn),
+    )
+
+
+class _ReferenceCache:
+    """The Reference per process: intake reads it on every request, and parsing the stored
+    category set each time would cost more than the rest of routing. Any process may change the
+    data; the counter tells when (one cheap query, or none where the caller read it already)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._reference: Reference | None = None
+
+    def clear(self) -> None:
         with self._lock:
-            self._taxonomy = taxonomy
-        return taxonomy
+            self._reference = None
+
+    def peek(self) -> Reference | None:
+        """The cached copy without asking the database (intake checks the counter itself)."""
+        with self._lock:
+            return self._reference
+
+    def get(self, conn: Any, version: int | None = None) -> Reference:
+        """The copy for ``version`` (read from the database when not given)."""
+        if version is None:
+            version = category_store.reference_version(conn)
+        with self._lock:
+            if self._reference is not None and self._reference.version == version:
+                return self._reference
+        reference = _load_reference(conn)
+        with self._lock:
+            self._reference = reference
+        return reference
 
 
-_CACHE = _TaxonomyCache()
+_CACHE = _ReferenceCache()
+
+
+def reference_in_use(conn: Any) -> Reference:
+    return _CACHE.get(conn)
+
+
+def cached_reference(db: Database) -> Reference:
+    """The cached Reference as it is, without a query when there is one: for callers that read
+    reference_version in their own statement and call ``stale_reference`` on a mismatch."""
+    reference = _CACHE.peek()
+    if reference is not None:
+        return reference
+    with db.connection() as conn:
+        return _CACHE.get(conn)
+
+
+def stale_reference() -> None:
+    """A caller found the counter moved: the next read loads the data again."""
+    _CACHE.clear()
 
 
 def taxonomy_in_use(conn: Any) -> Taxonomy:
     """The category set in use (InputError when none was loaded)."""
-    return _CACHE.get(conn)
+    return _CACHE.get(conn).taxonomy
 
 
 def current_taxonomy(db: Database) -> Taxonomy:

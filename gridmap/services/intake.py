@@ -23,14 +23,15 @@ from gridmap.domain.workflow import open311_status
 from gridmap.errors import AmbiguousError, DatabaseError, InputError, NotFoundError
 from gridmap.geo.coords import to_wgs84
 from gridmap.ingest.photos import Photo, clean_photos
+from gridmap.services import categories as category_service
 from gridmap.services import geocode as geocode_service
-from gridmap.services.categories import Taxonomy, current_taxonomy, taxonomy_in_use
+from gridmap.services.categories import Reference, Taxonomy
 from gridmap.services.locate import check_coordinate
-from gridmap.services.routing import decision_record, explain_steps, route_one
+from gridmap.services.routing import decide_route, decision_record, explain_steps, worker_options
+from gridmap.store import intake as intake_store
 from gridmap.store import issues as issue_store
-from gridmap.store import placements as placement_store
-from gridmap.store import units as unit_store
 from gridmap.store.db import Database
+from gridmap.store.intake import IntakeFacts
 
 LOGGER = logging.getLogger(__name__)
 
@@ -296,6 +297,16 @@ def _geocode(
     return None, result.to_json(), step
 
 
+class _StaleReferenceError(Exception):
+    """The reference data changed since it was cached: the transaction is rolled back and the
+    request is taken again with fresh data."""
+
+
+# A request meets changed reference data only when an administrator changed it during that
+# request; three times in a row means it is being changed continuously.
+_REFERENCE_ATTEMPTS = 3
+
+
 def submit_issue(
     db: Database,
     settings: Settings,
@@ -312,55 +323,85 @@ def submit_issue(
     if idempotency_key is not None:
         idempotency_key = check_text(idempotency_key, name="Idempotency-Key", limit=255)
     print_ = fingerprint(submission)
+    for _ in range(_REFERENCE_ATTEMPTS):
+        reference = category_service.cached_reference(db)
+        try:
+            return _submit(db, settings, reference, submission, idempotency_key, print_, lang)
+        except _StaleReferenceError:
+            category_service.stale_reference()
+    raise DatabaseError("reference_changing")
+
+
+def _submit(
+    db: Database,
+    settings: Settings,
+    reference: Reference,
+    submission: IssueSubmission,
+    idempotency_key: str | None,
+    print_: str,
+    lang: str,
+) -> IntakeResult:
+    """One attempt of submit_issue under ``reference``: the checks, then one transaction of two
+    statements (store.intake): read every fact, decide, build the answer, write every row."""
+    taxonomy = reference.taxonomy
+    checked = check_submission(taxonomy, submission)
+    category = checked.category
+    point = checked.point
     geocode: dict[str, Any] | None = None
     first_steps: list[Step] = []
-    point: tuple[float, float] | None = None
-    early: tuple[Taxonomy, CheckedSubmission] | None = None
-    if submission.lon in (None, "") and submission.lat in (None, ""):
-        # an address: parse and search it before the transaction, so that neither holds the
+    if point is None:
+        # an address: parsed and searched before the transaction, so that neither holds the
         # transaction's connection (nor the idempotency key) meanwhile
-        taxonomy = current_taxonomy(db)
-        early = taxonomy, check_submission(taxonomy, submission)
-        assert early[1].address is not None  # check_submission refuses neither point nor address
-        point, geocode, step = _geocode(db, settings, early[1].address)
+        assert checked.address is not None  # check_submission refuses neither point nor address
+        point, geocode, step = _geocode(db, settings, checked.address)
         first_steps.append(step)
-    # pipelined: statements whose results are not read yet go out with the next one that is
+    # pipelined: BEGIN travels with the read, COMMIT with the write
     with db.transaction(pipeline=True) as conn:
-        if early is None:
-            # the common case, a point: the checks read the category set in use on this same
-            # connection (one pool connection per request); nothing is written before them
-            taxonomy = taxonomy_in_use(conn)
-            checked = check_submission(taxonomy, submission)
-            point = checked.point
-        else:
-            taxonomy, checked = early
-        if idempotency_key:
-            earlier = issue_store.claim_idempotency_key(conn, idempotency_key, print_)
-            if earlier is not None:
-                if earlier["fingerprint"] != print_:
-                    raise AmbiguousError("idempotency_mismatch", idem_key=idempotency_key)
-                return IntakeResult(int(earlier["status"]), earlier["body"], replayed=True)
-        generation = unit_store.active_generation(conn)
-        chain: list[dict[str, str]] = []
-        edge = None
-        if point is not None and generation is not None:
-            chain, edge = unit_store.locate_point(
-                conn, point[0], point[1], levels=settings.levels.names, generation=generation
-            )
+        facts = intake_store.read_facts(
+            conn,
+            key=idempotency_key or None,
+            fingerprint=print_,
+            point=point,
+            levels=list(settings.levels.names),
+            generation=reference.generation,
+            at=datetime.now(UTC),
+            set_name=taxonomy.categories.name,
+            category_code=category.code,
+            radius_m=category.duplicate_radius_m,
+            since=checked.reported_at - timedelta(hours=category.duplicate_window_hours),
+        )
+        if not facts.claimed:
+            assert idempotency_key
+            earlier = intake_store.idempotency_answer(conn, idempotency_key)
+            if earlier["fingerprint"] != print_:
+                raise AmbiguousError("idempotency_mismatch", idem_key=idempotency_key)
+            return IntakeResult(int(earlier["status"]), earlier["body"], replayed=True)
+        if facts.reference_version != reference.version:
+            raise _StaleReferenceError
+        generation = reference.generation if point is not None else None
         if point is None:
             decision = Decision("triage", None, None, None, False, tuple(first_steps))
         else:
-            decision = route_one(
-                conn, settings, taxonomy, checked.category, chain, edge, extra_steps=first_steps
+            decision = decide_route(
+                settings,
+                category,
+                facts.chain,
+                facts.edge_distance_m,
+                workers=worker_options(facts.workers),
+                rules=reference.rules,
+                extra_steps=first_steps,
             )
         record = decision_record(decision, generation)
-        deadlines = taxonomy.calendar.deadlines(checked.reported_at, checked.category.time_limits)
+        deadlines = taxonomy.calendar.deadlines(checked.reported_at, category.time_limits)
         state = "triage" if decision.target_kind == "triage" else "dispatched"
+        # timestamps as the database will give them back (its session time zone), so that
+        # this answer and a later GET of the issue read the same
+        zone = conn.info.timezone
         values = {
             **record,
             **checked.reporter,
             "set_name": taxonomy.categories.name,
-            "category_code": checked.category.code,
+            "category_code": category.code,
             "description": checked.description,
             "channel": checked.channel,
             "input_lon": checked.input_point[0] if checked.input_point else None,
@@ -372,17 +413,49 @@ def submit_issue(
             "external_source": submission.external_source,
             "external_id": submission.external_id,
             "state": state,
-            "severity": checked.category.severity,
+            "severity": category.severity,
             "attributes": checked.attributes,
-            "reported_at": checked.reported_at,
+            "reported_at": checked.reported_at.astimezone(zone),
             "due_at": max((due for _, due in deadlines), default=None),
             "deadlines": [deadline_entry(limit, due) for limit, due in deadlines],
-            "edge_distance_m": edge if chain else None,
+            "edge_distance_m": facts.edge_distance_m if facts.chain else None,
         }
-        issue_id = issue_store.insert_issue(
-            conn, values, lon=point[0] if point else None, lat=point[1] if point else None
+        if values["due_at"] is not None:
+            values["due_at"] = values["due_at"].astimezone(zone)
+        body = public_view(
+            _new_issue_row(facts, values, reference, category, len(checked.photos), point),
+            record["steps"],
+            lang,
         )
-        if issue_id is None:  # an external id seen before (a client's own retry)
+        body["possible_duplicates"] = [
+            {**d, "reported_at": _iso(d["reported_at"])} for d in facts.duplicates
+        ]
+        events = [_event(submission.actor, None, "reported", channel=checked.channel)]
+        if state == "triage":
+            events.append(_event("router", "reported", "triage"))
+        else:
+            events.append(_event("router", "reported", "filed"))
+            events.append(
+                _event(
+                    "router",
+                    "filed",
+                    "dispatched",
+                    worker_id=decision.worker_id,
+                    department=decision.department_code,
+                )
+            )
+        written = intake_store.write_issue(
+            conn,
+            facts.issue_id,
+            values,
+            lon=point[0] if point else None,
+            lat=point[1] if point else None,
+            events=events,
+            decision=record,
+            key=idempotency_key or None,
+            body=body,
+        )
+        if not written:  # an external id seen before (a client's own retry)
             existing = issue_store.issue_by_external_id(
                 conn, str(submission.external_source), str(submission.external_id)
             )
@@ -393,50 +466,55 @@ def submit_issue(
                     conn, idempotency_key, status=200, body=body, issue_id=existing
                 )
             return IntakeResult(200, body, replayed=True)
-        events: list[tuple[str, str | None, str, dict[str, Any]]] = [
-            (submission.actor, None, "reported", {"channel": checked.channel})
-        ]
-        if state == "triage":
-            events.append(("router", "reported", "triage", {}))
-        else:
-            events.append(("router", "reported", "filed", {}))
-            events.append(
-                (
-                    "router",
-                    "filed",
-                    "dispatched",
-                    {"worker_id": decision.worker_id, "department": decision.department_code},
-                )
-            )
-        issue_store.add_events(conn, issue_id, events)
-        issue_store.add_routing_decision(conn, issue_id, record)
         if checked.photos:
-            issue_store.add_photos(conn, issue_id, checked.photos)
-        if point is not None:
-            placement_store.place(
-                conn,
-                subject="issue",
-                subject_id=issue_id,
-                lon=point[0],
-                lat=point[1],
-                generation=generation if chain else None,
-                level=record["unit_level"],
-                code=record["unit_code"],
-            )
-        body = issue_view(
-            conn,
-            issue_id,
-            lang=lang,
-            with_duplicates=True,
-            category=checked.category,
-            steps=record["steps"],
-        )
-        if idempotency_key:
-            issue_store.finish_idempotency_key(
-                conn, idempotency_key, status=201, body=body, issue_id=issue_id
-            )
-    LOGGER.info("issue %s %s -> %s", issue_id, checked.category.code, decision.target_kind)
+            issue_store.add_photos(conn, facts.issue_id, checked.photos)
+    LOGGER.info("issue %s %s -> %s", facts.issue_id, category.code, decision.target_kind)
     return IntakeResult(201, body)
+
+
+def _event(actor: str, from_state: str | None, to_state: str, **data: Any) -> dict[str, Any]:
+    return {"actor": actor, "from_state": from_state, "to_state": to_state, "data": data}
+
+
+def _new_issue_row(
+    facts: IntakeFacts,
+    values: dict[str, Any],
+    reference: Reference,
+    category: Category,
+    photo_count: int,
+    point: tuple[float, float] | None,
+) -> dict[str, Any]:
+    """The row ``issue_store.get_issue`` will read for the issue about to be written, from the
+    facts in hand (public_view's input)."""
+    unit_name = facts.chain[-1]["name"] if values["unit_code"] else None
+    worker_name = next(
+        (
+            w["name"]
+            for rows in facts.workers.values()
+            for w in rows
+            if w["worker_id"] == values["worker_id"]
+        ),
+        None,
+    )
+    department = reference.departments.get(values["department_code"] or "", {})
+    return {
+        **values,
+        "id": facts.issue_id,
+        "category_name_en": category.name_en,
+        "category_name_zh": category.name_zh,
+        "category_kind": category.kind,
+        "lon": point[0] if point else None,
+        "lat": point[1] if point else None,
+        "unit_name": unit_name,
+        "worker_name": worker_name,
+        "department_name_en": department.get("name_en"),
+        "department_name_zh": department.get("name_zh"),
+        "master_id": None,
+        "master_state": None,
+        "master_status_notes": None,
+        "status_notes": None,
+        "photo_count": photo_count,
+    }
 
 
 def _iso(value: Any) -> str | None:
@@ -448,21 +526,24 @@ def issue_view(
     issue_id: int,
     *,
     lang: str = "en",
-    with_duplicates: bool = False,
-    category: Category | None = None,
     steps: list[dict[str, Any]] | None = None,
     row: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The public view of an issue (never the reporter's contact). A caller that has just
-    stored the issue passes its ``category`` and the ``steps`` of its routing decision, which
-    saves reading them back (the category set, the decision); one that listed issues passes
-    the ``row`` it read (``issue_store.list_issues``) and the steps it read for all of them."""
+    """The public view of a stored issue (never the reporter's contact). A caller that listed
+    issues passes the ``row`` it read (``issue_store.list_issues``) and the ``steps`` of its
+    latest routing decision, read for all of them at once."""
     row = row or issue_store.get_issue(conn, issue_id)
     if row is None:
         raise NotFoundError("issue_unknown", id=issue_id)
     if steps is None:
         decisions = issue_store.routing_decisions(conn, issue_id)
         steps = decisions[-1]["steps"] if decisions else []
+    return public_view(row, steps, lang)
+
+
+def public_view(row: dict[str, Any], steps: list[dict[str, Any]], lang: str) -> dict[str, Any]:
+    """An issue row (``issue_store.get_issue``'s columns) and the steps of its routing decision
+    as the API shows them."""
     view: dict[str, Any] = {
         "id": row["id"],
         "state": row["state"],
@@ -523,29 +604,7 @@ def issue_view(
     if row["master_state"] is not None:  # a duplicate follows its master's outcome
         view["status"] = open311_status(row["master_state"])
         view["status_notes"] = row["master_status_notes"]
-    if with_duplicates and row["lon"] is not None:
-        taxonomy_category = category or _category_of(conn, row)
-        view["possible_duplicates"] = [
-            {**d, "reported_at": _iso(d["reported_at"])}
-            for d in issue_store.nearby_open_issues(
-                conn,
-                set_name=row["set_name"],
-                category_code=row["category_code"],
-                lon=row["lon"],
-                lat=row["lat"],
-                radius_m=taxonomy_category.duplicate_radius_m,
-                since=row["reported_at"]
-                - timedelta(hours=taxonomy_category.duplicate_window_hours),
-                exclude_id=row["id"],
-            )
-        ]
-    elif with_duplicates:
-        view["possible_duplicates"] = []
     return view
-
-
-def _category_of(conn: Any, row: dict[str, Any]) -> Category:
-    return taxonomy_in_use(conn).categories.category(row["category_code"])
 
 
 def get_issue(db: Database, issue_id: int, *, lang: str = "en") -> dict[str, Any]:

@@ -13,7 +13,14 @@ from typing import Any
 
 from gridmap.config import Settings
 from gridmap.domain.categories import Category
-from gridmap.domain.routing import Decision, RouteInput, Step, WorkerOnUnit, decide
+from gridmap.domain.routing import (
+    Decision,
+    Responsibility,
+    RouteInput,
+    Step,
+    WorkerOnUnit,
+    decide,
+)
 from gridmap.errors import NotFoundError
 from gridmap.services.categories import Taxonomy, responsibility_rules, taxonomy_in_use
 from gridmap.store import issues as issue_store
@@ -37,16 +44,52 @@ def route_input(
     )
 
 
+def worker_options(
+    rows_by_unit: Mapping[tuple[str, str], Sequence[Mapping[str, Any]]],
+) -> dict[tuple[str, str], list[WorkerOnUnit]]:
+    """Store rows of workers on units (worker_store.WORKERS_ON_UNITS_SQL) as routing takes them."""
+    return {
+        unit: [WorkerOnUnit(r["worker_id"], r["name"], r["role"], bool(r["on_duty"])) for r in rows]
+        for unit, rows in rows_by_unit.items()
+    }
+
+
 def workers_for(
     conn: Any, chains: Iterable[Sequence[Mapping[str, str]]], *, at: datetime
 ) -> dict[tuple[str, str], list[WorkerOnUnit]]:
     """The workers of every unit in the chains, in one query."""
     units = sorted({(u["level"], u["code"]) for chain in chains for u in chain})
-    found = worker_store.workers_on_units(conn, units, at=at)
-    return {
-        unit: [WorkerOnUnit(r["worker_id"], r["name"], r["role"], bool(r["on_duty"])) for r in rows]
-        for unit, rows in found.items()
-    }
+    return worker_options(worker_store.workers_on_units(conn, units, at=at))
+
+
+def decide_route(
+    settings: Settings,
+    category: Category,
+    chain: Sequence[Mapping[str, str]],
+    edge_distance_m: float | None,
+    *,
+    workers: Mapping[tuple[str, str], Sequence[WorkerOnUnit]],
+    rules: Sequence[Responsibility],
+    extra_steps: Sequence[Step] = (),
+) -> Decision:
+    """Decide for one issue from facts in hand; ``extra_steps`` come first (e.g. how its
+    address was matched)."""
+    decision = decide(
+        route_input(category, chain, edge_distance_m),
+        workers=workers,
+        rules=rules,
+        edge_margin_m=settings.edge_margin_m,
+    )
+    if extra_steps:
+        decision = Decision(
+            decision.target_kind,
+            decision.worker_id,
+            decision.department_code,
+            decision.unit,
+            decision.needs_confirmation,
+            (*extra_steps, *decision.steps),
+        )
+    return decision
 
 
 def route_one(
@@ -60,24 +103,16 @@ def route_one(
     at: datetime | None = None,
     extra_steps: Sequence[Step] = (),
 ) -> Decision:
-    """Decide for one issue; ``extra_steps`` come first (e.g. how its address was matched)."""
-    at = at or datetime.now(UTC)
-    decision = decide(
-        route_input(category, chain, edge_distance_m),
-        workers=workers_for(conn, [chain], at=at),
+    """Decide for one issue, reading its workers and the rules on ``conn``."""
+    return decide_route(
+        settings,
+        category,
+        chain,
+        edge_distance_m,
+        workers=workers_for(conn, [chain], at=at or datetime.now(UTC)),
         rules=responsibility_rules(conn, taxonomy.categories.name),
-        edge_margin_m=settings.edge_margin_m,
+        extra_steps=extra_steps,
     )
-    if extra_steps:
-        decision = Decision(
-            decision.target_kind,
-            decision.worker_id,
-            decision.department_code,
-            decision.unit,
-            decision.needs_confirmation,
-            (*extra_steps, *decision.steps),
-        )
-    return decision
 
 
 def decision_record(decision: Decision, generation: int | None) -> dict[str, Any]:

@@ -105,10 +105,11 @@ def category_set_in_use(conn: psycopg.Connection) -> dict[str, Any] | None:
         ).fetchone()
 
 
-def category_set_version(conn: psycopg.Connection) -> tuple[str, Any] | None:
-    """(name, loaded_at) of the set in use: a cheap check whether a cached copy is current."""
-    row = conn.execute("SELECT name, loaded_at FROM category_set WHERE in_use").fetchone()
-    return (row[0], row[1]) if row else None
+def reference_version(conn: psycopg.Connection) -> int:
+    """The counter every change to the reference data bumps (migration 0011)."""
+    row = conn.execute("SELECT version FROM reference_version").fetchone()
+    assert row is not None, "migration 0011 inserts the only row"
+    return int(row[0])
 
 
 def department_exists(conn: psycopg.Connection, code: str) -> bool:

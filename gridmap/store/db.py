@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from typing import Any
@@ -44,13 +45,19 @@ class Database:
 
     def __init__(self, url: str, *, max_size: int = 10) -> None:
         self.url = url
-        self._pool = ConnectionPool(
-            url, min_size=1, max_size=max_size, open=False, name="gridmap", timeout=10
-        )
-        self._opened = False
+        self._max_size = max_size
+        self._pool: ConnectionPool | None = None
+        # the first requests of a server arrive together: one of them opens the pool, the
+        # others wait for it (two concurrent opens of one pool fail, and the failing one used
+        # to close the pool under the other, leaving every later request a 503)
+        self._opening = threading.Lock()
 
     def open(self) -> Database:
-        if not self._opened:
+        if self._pool is not None:
+            return self
+        with self._opening:
+            if self._pool is not None:
+                return self
             # one direct attempt first: the pool would retry for its whole timeout and then
             # report only "pool initialization incomplete", hiding the server's own reason
             try:
@@ -59,19 +66,31 @@ class Database:
                 raise DatabaseError(
                     "db_unreachable", url=redact_url(self.url), reason=str(exc).strip()
                 ) from exc
+            # a new pool each time: a psycopg pool that failed to open (or was closed) cannot
+            # be opened again, and the next request must be able to try once the server is up
+            pool = ConnectionPool(
+                self.url,
+                min_size=1,
+                max_size=self._max_size,
+                open=False,
+                name="gridmap",
+                timeout=10,
+            )
             try:
-                self._pool.open(wait=True, timeout=10)
+                pool.open(wait=True, timeout=10)
             except Exception as exc:
-                self._pool.close()
+                pool.close()
                 raise DatabaseError(
                     "db_unreachable", url=redact_url(self.url), reason=str(exc).strip()
                 ) from exc
-            self._opened = True
+            self._pool = pool
         return self
 
     def close(self) -> None:
-        self._pool.close()
-        self._opened = False
+        with self._opening:
+            if self._pool is not None:
+                self._pool.close()
+                self._pool = None
 
     def __enter__(self) -> Database:
         return self.open()
@@ -82,8 +101,9 @@ class Database:
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection]:
         """A pooled connection; the block runs in one transaction, committed at the end."""
-        self.open()
-        with self._pool.connection() as conn:
+        pool = self.open()._pool
+        assert pool is not None
+        with pool.connection() as conn:
             yield conn
 
     @contextmanager

@@ -80,32 +80,6 @@ JSON_COLUMNS = ("geocode", "attributes", "deadlines")
 # --- idempotency ---------------------------------------------------------------------------
 
 
-def claim_idempotency_key(
-    conn: psycopg.Connection, key: str, fingerprint: str
-) -> dict[str, Any] | None:
-    """Take ``key`` for this transaction, or return the row of whoever took it first.
-
-    A concurrent request with the same key blocks on the primary key until the first
-    transaction ends: after a commit it gets the stored response, after a rollback it takes
-    the key itself. So a retry never creates a second issue."""
-    taken = conn.execute(
-        """
-        INSERT INTO idempotency_key (key, fingerprint, status, body) VALUES (%s, %s, 0, '{}')
-        ON CONFLICT (key) DO NOTHING RETURNING key
-        """,
-        (key, fingerprint),
-    ).fetchone()
-    if taken:
-        return None
-    with conn.cursor(row_factory=dict_row) as cur:
-        row = cur.execute(
-            "SELECT fingerprint, status, body, issue_id FROM idempotency_key WHERE key = %s",
-            (key,),
-        ).fetchone()
-    assert row is not None
-    return row
-
-
 def finish_idempotency_key(
     conn: psycopg.Connection, key: str, *, status: int, body: dict[str, Any], issue_id: int
 ) -> None:
@@ -122,37 +96,40 @@ def _json(value: Any) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False, default=str)
 
 
-# Composed once, to text: psycopg turns a Composed into bytes again on every execute, which
-# cost more CPU than the rest of the INSERT's client side (intake benchmark profile).
-_INSERT_ISSUE = (
-    sql.SQL(
+def issue_insert_sql(*, with_id: bool = False) -> str:
+    """INSERT of one issue from ``issue_params``, RETURNING id; nothing (no row) when its
+    (external_source, external_id) is there already. ``with_id``: the id is given (%(id)s,
+    reserved beforehand) instead of drawn from the identity column."""
+    columns = ["id", *ISSUE_COLUMNS] if with_id else list(ISSUE_COLUMNS)
+    # composed once, to text: psycopg turns a Composed into bytes again on every execute,
+    # which cost more CPU than the rest of the INSERT's client side (intake benchmark profile)
+    return (
+        sql.SQL(
+            """
+        INSERT INTO issue ({columns}, geom) {overriding}
+        VALUES ({values}, CASE WHEN %(lon)s::float8 IS NULL THEN NULL
+                          ELSE ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) END)
+        ON CONFLICT (external_source, external_id) DO NOTHING
+        RETURNING id
         """
-    INSERT INTO issue ({columns}, geom)
-    VALUES ({values}, CASE WHEN %(lon)s::float8 IS NULL THEN NULL
-                      ELSE ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) END)
-    ON CONFLICT (external_source, external_id) DO NOTHING
-    RETURNING id
-    """
+        )
+        .format(
+            columns=sql.SQL(", ").join(sql.Identifier(c) for c in columns),
+            overriding=sql.SQL("OVERRIDING SYSTEM VALUE" if with_id else ""),
+            values=sql.SQL(", ").join(sql.Placeholder(c) for c in columns),
+        )
+        .as_string(None)
     )
-    .format(
-        columns=sql.SQL(", ").join(sql.Identifier(c) for c in ISSUE_COLUMNS),
-        values=sql.SQL(", ").join(sql.Placeholder(c) for c in ISSUE_COLUMNS),
-    )
-    .as_string(None)
-)
 
 
-def insert_issue(
-    conn: psycopg.Connection, values: dict[str, Any], *, lon: float | None, lat: float | None
-) -> int | None:
-    """Insert one issue; None when its (external_source, external_id) is already there."""
+def issue_params(values: dict[str, Any], *, lon: float | None, lat: float | None) -> dict[str, Any]:
+    """Parameters of ``issue_insert_sql`` from an issue's values (JSON columns as text)."""
     params = {
         c: _json(values.get(c)) if c in JSON_COLUMNS else values.get(c) for c in ISSUE_COLUMNS
     }
     params["attributes"] = params["attributes"] or "{}"
     params["deadlines"] = params["deadlines"] or "[]"
-    row = conn.execute(_INSERT_ISSUE, {**params, "lon": lon, "lat": lat}).fetchone()
-    return int(row[0]) if row else None
+    return {**params, "lon": lon, "lat": lat}
 
 
 def issue_by_external_id(conn: psycopg.Connection, source: str, external_id: str) -> int | None:
@@ -180,23 +157,6 @@ def add_event(
         """,
         (issue_id, actor, from_state, to_state, note, _json(data or {})),
     )
-
-
-def add_events(
-    conn: psycopg.Connection,
-    issue_id: int,
-    events: Sequence[tuple[str, str | None, str, dict[str, Any]]],
-) -> None:
-    """Several events of one issue, in order: (actor, from_state, to_state, data), no note;
-    one round trip (executemany is pipelined)."""
-    with conn.cursor() as cur:
-        cur.executemany(
-            """
-            INSERT INTO issue_event (issue_id, actor, from_state, to_state, note, data)
-            VALUES (%s, %s, %s, %s, '', %s)
-            """,
-            [(issue_id, actor, old, new, _json(data)) for actor, old, new, data in events],
-        )
 
 
 def add_routing_decision(conn: psycopg.Connection, issue_id: int, decision: dict[str, Any]) -> None:
@@ -308,56 +268,32 @@ def latest_steps(conn: psycopg.Connection, issue_ids: Sequence[int]) -> dict[int
     return {int(issue_id): steps for issue_id, steps in rows}
 
 
-def nearby_open_issues(
-    conn: psycopg.Connection,
-    *,
-    set_name: str,
-    category_code: str,
-    lon: float,
-    lat: float,
-    radius_m: float,
-    since: datetime,
-    exclude_id: int | None,
-    limit: int = 10,
-) -> list[dict[str, Any]]:
-    """Open issues of the same category within ``radius_m`` reported since ``since``, nearest
-    first; merged issues point to their master, so only masters are offered."""
-    with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(
-            """
-            WITH pt AS (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)::geography AS g),
-            -- MATERIALIZED: the radius is applied first, on its own, through the issue_geog
-            -- GiST index (geography: metres). Planned together with the category filter, the
-            -- planner took issue_category_open instead whenever the table had no statistics
-            -- yet (a new deployment) and measured every open issue of the category: a cost
-            -- that grows with the backlog (intake benchmark).
-            near AS MATERIALIZED (
-                SELECT i.id, i.state, i.reported_at, i.description, i.set_name,
-                       i.category_code, i.closed_at, i.master_id,
-                       ST_Distance(i.geom::geography, pt.g) AS distance
-                FROM issue i, pt
-                WHERE ST_DWithin(i.geom::geography, pt.g, %(radius)s)
-            )
-            SELECT i.id, i.state, i.reported_at, i.description,
-                   round(i.distance::numeric, 1)::float8 AS distance_m
-            FROM near i
-            WHERE i.set_name = %(set)s AND i.category_code = %(cat)s
-              AND i.closed_at IS NULL AND i.master_id IS NULL
-              AND i.reported_at >= %(since)s
-              AND (%(exclude)s::bigint IS NULL OR i.id <> %(exclude)s)
-            ORDER BY distance_m, i.id LIMIT %(limit)s
-            """,
-            {
-                "lon": lon,
-                "lat": lat,
-                "radius": radius_m,
-                "set": set_name,
-                "cat": category_code,
-                "since": since,
-                "exclude": exclude_id,
-                "limit": limit,
-            },
-        ).fetchall()
+# Open issues of the same category within %(radius)s metres reported since %(since)s, nearest
+# first (at most %(limit)s); merged issues point to their master, so only masters are offered.
+# CTEs (dup_pt, near, nearby) of intake's one-statement read (store.intake).
+NEARBY_OPEN_CTES = """
+dup_pt AS (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)::geography AS g),
+-- MATERIALIZED: the radius is applied first, on its own, through the issue_geog GiST index
+-- (geography: metres). Planned together with the category filter, the planner took
+-- issue_category_open instead whenever the table had no statistics yet (a new deployment)
+-- and measured every open issue of the category: a cost that grows with the backlog (intake
+-- benchmark).
+near AS MATERIALIZED (
+    SELECT i.id, i.state, i.reported_at, i.description, i.set_name,
+           i.category_code, i.closed_at, i.master_id,
+           ST_Distance(i.geom::geography, dup_pt.g) AS distance
+    FROM issue i, dup_pt
+    WHERE ST_DWithin(i.geom::geography, dup_pt.g, %(radius)s)
+), nearby AS (
+    SELECT i.id, i.state, i.reported_at, i.description,
+           round(i.distance::numeric, 1)::float8 AS distance_m
+    FROM near i
+    WHERE i.set_name = %(set)s AND i.category_code = %(cat)s
+      AND i.closed_at IS NULL AND i.master_id IS NULL
+      AND i.reported_at >= %(since)s
+      AND (%(exclude)s::bigint IS NULL OR i.id <> %(exclude)s)
+    ORDER BY distance_m, i.id LIMIT %(limit)s
+)"""
 
 
 def list_issues(

@@ -266,8 +266,10 @@ def insert_units(conn: psycopg.Connection, *, generation: int, level: str, units
 # reference, in one statement (one round trip; p99 well under a millisecond on cells).
 # ST_Covers, not ST_Contains: a point on a shared edge must still match. Ties (a point on the
 # edge between two cells) go to the lowest code, so the same point always lands in the same cell.
-LOCATE_SQL = f"""
-WITH RECURSIVE pt AS (
+# The CTEs (pt, hit, chain) and the edge distance are shared with intake's one-statement read
+# (store.intake), which adds its own CTEs to the same WITH RECURSIVE.
+LOCATE_CTES = f"""
+pt AS (
     SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS geom
 ), hit AS (
     SELECT u.id, u.level, u.code, u.name, u.parent_level, u.parent_code, u.geom
@@ -281,11 +283,13 @@ WITH RECURSIVE pt AS (
     SELECT c.depth + 1, u.level, u.code, u.name, u.parent_level, u.parent_code
     FROM chain c JOIN admin_unit u ON u.level = c.parent_level AND u.code = c.parent_code
     WHERE {IN_GENERATION} AND c.depth < 32
-)
-SELECT c.level, c.code, c.name,
-       -- distance to the unit's own boundary (not the lookup pieces' cut lines), on the spheroid
-       (SELECT ST_Distance(ST_Boundary(hit.geom)::geography, pt.geom::geography)
-        FROM hit, pt) AS edge_distance_m
+)"""
+# distance to the unit's own boundary (not the lookup pieces' cut lines), on the spheroid
+EDGE_DISTANCE_SQL = """
+(SELECT ST_Distance(ST_Boundary(hit.geom)::geography, pt.geom::geography) FROM hit, pt)"""
+LOCATE_SQL = f"""
+WITH RECURSIVE {LOCATE_CTES}
+SELECT c.level, c.code, c.name, {EDGE_DISTANCE_SQL} AS edge_distance_m
 FROM chain c ORDER BY c.depth DESC
 """
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import psycopg
@@ -124,30 +124,57 @@ def missing_workers(conn: psycopg.Connection, worker_ids: Sequence[int]) -> list
     return [int(r[0]) for r in rows]
 
 
-def workers_on_units(
-    conn: psycopg.Connection, units: list[tuple[str, str]], *, at: Any
-) -> dict[tuple[str, str], list[dict[str, Any]]]:
-    """Current assignments of the given (level, code) units, primary first, each with whether
-    the worker is on duty at ``at``: a worker with no duty periods at all is always on duty,
-    one with a roster only inside a period."""
-    if not units:
-        return {}
-    with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(
-            """
-            SELECT a.unit_level, a.unit_code, w.id AS worker_id, w.name, a.role,
-                   (NOT EXISTS (SELECT 1 FROM worker_duty d WHERE d.worker_id = w.id)
-                    OR EXISTS (SELECT 1 FROM worker_duty d WHERE d.worker_id = w.id
-                               AND d.starts_at <= %(at)s AND d.ends_at > %(at)s)) AS on_duty
-            FROM worker_assignment a JOIN worker w ON w.id = a.worker_id
-            WHERE (a.unit_level, a.unit_code) IN (SELECT * FROM unnest(%(levels)s::text[],
-                                                                       %(codes)s::text[]))
-              AND a.valid_to IS NULL AND w.active
-            ORDER BY a.role = 'primary' DESC, a.valid_from, w.id
-            """,
-            {"at": at, "levels": [u[0] for u in units], "codes": [u[1] for u in units]},
-        ).fetchall()
+# Current assignments of some units, primary first, each with whether the worker is on duty
+# at %(at)s: a worker with no duty periods at all is always on duty, one with a roster only
+# inside a period. {units} is a query giving (level, code) rows: an unnest of arrays here, the
+# located chain in intake's one-statement read (store.intake).
+WORKERS_ON_UNITS_SQL = """
+SELECT a.unit_level, a.unit_code, w.id AS worker_id, w.name, a.role,
+       (roster.worker_id IS NULL OR period.worker_id IS NOT NULL) AS on_duty,
+       -- the order, as a column too: an aggregate of these rows (intake) keeps it by name
+       row_number() OVER (ORDER BY a.role = 'primary' DESC, a.valid_from, w.id) AS rank
+FROM ({units}) AS u (level, code)
+-- LATERAL with OFFSET 0 / LIMIT 1 (kept as subqueries, not flattened): index probes per unit
+-- (worker_assignment_unit) and per worker (worker_duty_worker). Flattened, the planner
+-- misjudged the few units of a chain and hashed every assignment and every duty period of the
+-- city on each call, a cost that grows with the city (intake benchmark)
+JOIN LATERAL (
+    SELECT * FROM worker_assignment a
+    WHERE a.unit_code = u.code AND a.unit_level = u.level AND a.valid_to IS NULL OFFSET 0
+) a ON true
+JOIN worker w ON w.id = a.worker_id
+LEFT JOIN LATERAL (
+    SELECT d.worker_id FROM worker_duty d WHERE d.worker_id = w.id LIMIT 1
+) roster ON true
+LEFT JOIN LATERAL (
+    SELECT d.worker_id FROM worker_duty d
+    WHERE d.worker_id = w.id AND d.starts_at <= %(at)s AND d.ends_at > %(at)s LIMIT 1
+) period ON true
+WHERE w.active
+ORDER BY rank
+"""
+_WORKERS_ON_LISTED_UNITS = WORKERS_ON_UNITS_SQL.format(
+    units="SELECT * FROM unnest(%(unit_levels)s::text[], %(unit_codes)s::text[])"
+)
+
+
+def group_by_unit(rows: Iterable[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """Rows of WORKERS_ON_UNITS_SQL by (level, code), in their order."""
     found: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for row in rows:
         found.setdefault((row["unit_level"], row["unit_code"]), []).append(row)
     return found
+
+
+def workers_on_units(
+    conn: psycopg.Connection, units: list[tuple[str, str]], *, at: Any
+) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """Current assignments of the given (level, code) units (WORKERS_ON_UNITS_SQL)."""
+    if not units:
+        return {}
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
+            _WORKERS_ON_LISTED_UNITS,
+            {"at": at, "unit_levels": [u[0] for u in units], "unit_codes": [u[1] for u in units]},
+        ).fetchall()
+    return group_by_unit(rows)

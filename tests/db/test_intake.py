@@ -5,17 +5,18 @@ photos without EXIF, and a bad-input battery that must store nothing and never 5
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 import math
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from gridmap.app import create_app
-from gridmap.errors import AmbiguousError
+from gridmap.errors import AmbiguousError, DatabaseError, InputError
 from gridmap.geo.coords import wgs84_to_gcj02
 from gridmap.services import categories as category_service
 from gridmap.services import intake
@@ -45,9 +46,9 @@ def _worker(database, name, code, role="primary", level="cell"):
     return wid
 
 
-def _submit(database, settings, point=CELL_W1, category=GRID_CATEGORY, **kw):
+def _submit(database, settings, point=CELL_W1, category=GRID_CATEGORY, idempotency_key=None, **kw):
     sub = intake.IssueSubmission(category=category, lon=point[0], lat=point[1], **kw)
-    return intake.submit_issue(database, settings, sub)
+    return intake.submit_issue(database, settings, sub, idempotency_key=idempotency_key)
 
 
 def _count(database):
@@ -124,15 +125,83 @@ def test_outside_goes_to_triage_and_near_edge_is_flagged(database, grid_with_cat
 
 
 def test_the_answer_is_the_stored_view(database, grid_with_categories):
-    """The intake answer is built from what it has just stored (routing steps, category):
-    it must equal the view read back, for a worker, a near-edge and a triage decision."""
+    """The intake answer is built before the issue is written, from the facts in hand: it must
+    equal the view read back, whatever the decision (worker, near edge, triage outside,
+    department, an address nobody could place), the reporter's time zone or the attributes."""
     settings = grid_with_categories
     _worker(database, "王网格", "320101001")
-    for point in (CELL_W1, (X0 + STEP / 2, Y0 + STEP / 2 - 0.00003), (X0 - 0.05, Y0)):
-        body = _submit(database, settings, point=point).body
+    beijing = timezone(timedelta(hours=8))
+    submissions = [
+        {"point": CELL_W1},
+        {"point": CELL_W1, "reported_at": datetime.now(beijing).replace(microsecond=120000)},
+        {"point": (X0 + STEP / 2, Y0 + STEP / 2 - 0.00003)},
+        {"point": (X0 - 0.05, Y0)},
+        {"point": CELL_E1, "category": "C0101", "attributes": {"problem": "missing"}},
+        {"point": (None, None), "address": "无名路 999 号", "description": "路灯不亮"},
+    ]
+    for kw in submissions:
+        body = _submit(database, settings, **kw).body
         stored = intake.get_issue(database, body["id"])
         assert body["routing"] and body["routing"] == stored["routing"]
         assert {k: v for k, v in body.items() if k != "possible_duplicates"} == stored
+
+
+def test_intake_sees_changes_another_process_made_to_reference_data(database, grid_with_categories):
+    """Intake keeps the category set, rules, departments and generation in memory; a change
+    made elsewhere (plain SQL here: this process's cache hears nothing of it) is seen by the
+    next report, and a report taken meanwhile stores nothing twice."""
+    settings = grid_with_categories
+    assert (
+        _submit(database, settings, category=DEPT_CATEGORY).body["target"]["department"]["code"]
+        == "power"
+    )
+    with database.transaction() as conn:
+        conn.execute(
+            "INSERT INTO department (code, name_en, name_zh) "
+            "VALUES ('grid-office', 'Grid office', '网格办')"
+        )
+        conn.execute(
+            "INSERT INTO responsibility (set_name, category_code, department_code) "
+            "VALUES ('cn', %s, 'grid-office')",
+            (DEPT_CATEGORY,),
+        )
+    body = _submit(database, settings, category=DEPT_CATEGORY).body
+    assert body["target"]["department"] == {
+        "code": "grid-office",
+        "name_en": "Grid office",
+        "name_zh": "网格办",
+    }
+    assert _count(database) == 2
+    with database.transaction() as conn:
+        conn.execute(
+            "UPDATE category SET withdrawn = true WHERE set_name = 'cn' AND code = %s",
+            (GRID_CATEGORY,),
+        )
+    with pytest.raises(InputError) as refused:
+        _submit(database, settings)
+    assert refused.value.key == "category_withdrawn"
+    with database.transaction() as conn:
+        conn.execute("UPDATE boundary_generation SET active = false")
+    body = _submit(database, settings, category=DEPT_CATEGORY).body
+    assert body["unit"] is None and body["target"]["kind"] == "triage"
+    assert _count(database) == 3
+
+
+def test_reference_data_that_never_settles_is_a_503_and_stores_nothing(
+    database, grid_with_categories, monkeypatch
+):
+    settings = grid_with_categories
+    with database.connection() as conn:
+        current = category_service.reference_in_use(conn)
+    outdated = dataclasses.replace(current, version=current.version - 1)
+    monkeypatch.setattr(category_service, "cached_reference", lambda db: outdated)
+    with pytest.raises(DatabaseError) as refused:
+        _submit(database, settings, idempotency_key="never-settles")
+    assert refused.value.key == "reference_changing" and refused.value.http_status == 503
+    assert _count(database) == 0
+    monkeypatch.undo()
+    # the key was not kept: the client's retry is taken
+    assert _submit(database, settings, idempotency_key="never-settles").status == 201
 
 
 def test_gcj02_location_is_converted_to_wgs84(database, grid_with_categories):
