@@ -355,8 +355,7 @@ def _submit(
         assert checked.address is not None  # check_submission refuses neither point nor address
         point, geocode, step = _geocode(db, settings, checked.address)
         first_steps.append(step)
-    # pipelined: BEGIN travels with the read, COMMIT with the write
-    with db.transaction(pipeline=True) as conn:
+    with db.transaction() as conn:
         facts = intake_store.read_facts(
             conn,
             key=idempotency_key or None,

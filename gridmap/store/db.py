@@ -6,7 +6,7 @@ import io
 import logging
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from typing import Any
 
 import pandas as pd
@@ -107,22 +107,14 @@ class Database:
             yield conn
 
     @contextmanager
-    def transaction(
-        self, *, commit: bool = True, pipeline: bool = False
-    ) -> Iterator[psycopg.Connection]:
+    def transaction(self, *, commit: bool = True) -> Iterator[psycopg.Connection]:
         """One transaction; with ``commit=False`` everything is rolled back at the end.
 
-        Dry runs use this: the same code path as a real import, nothing kept. With
-        ``pipeline=True`` (libpq pipeline mode) a statement whose result nobody reads is sent
-        without waiting for the server: it travels with the next statement that is read, and
-        BEGIN/COMMIT cost no round trip of their own. An error in such a statement is raised
-        at that next read (the transaction is rolled back all the same).
+        Dry runs use this: the same code path as a real import, nothing kept. (No libpq
+        pipeline mode: intake tried it, and psycopg's pipeline loop cost more client CPU than
+        the round trips it saved; intake sends two statements instead.)
         """
-        with (
-            self.connection() as conn,
-            conn.pipeline() if pipeline else nullcontext(),
-            conn.transaction(force_rollback=not commit),
-        ):
+        with self.connection() as conn, conn.transaction(force_rollback=not commit):
             yield conn
 
 

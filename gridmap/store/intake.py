@@ -25,7 +25,12 @@ DUPLICATES_SHOWN = 10
 # INSERT ... ON CONFLICT, for a concurrent transaction holding the same key: a retry racing
 # the first request blocks here until that one commits (then finds the key taken) or rolls
 # back (then takes it). The stored answer cannot be read in this statement (its snapshot
-# predates that commit): ``idempotency_answer`` reads it.
+# predates that commit): ``idempotency_answer`` reads it. The duplicates' timestamps come as
+# timestamptz, not JSON text: they are shown like every other timestamp.
+#
+# No comments inside the SQL text, and little indentation: psycopg caches its parsing of a
+# query (placeholders to $n) only up to 4,096 characters, and re-parsing this one on every
+# request cost a tenth of intake's CPU (py-spy profile of benchmarks/intake.py).
 _READ_SQL = f"""
 WITH RECURSIVE claim AS (
     INSERT INTO idempotency_key (key, fingerprint, status, body)
@@ -46,7 +51,6 @@ SELECT
     (SELECT json_agg(json_build_object('id', id, 'state', state, 'description', description,
                                        'distance_m', distance_m) ORDER BY distance_m, id)
      FROM nearby) AS duplicates,
-    -- timestamps as timestamptz, not JSON text: they are shown like every other timestamp
     (SELECT array_agg(reported_at ORDER BY distance_m, id) FROM nearby) AS duplicates_reported_at
 """
 

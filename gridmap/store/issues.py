@@ -271,13 +271,13 @@ def latest_steps(conn: psycopg.Connection, issue_ids: Sequence[int]) -> dict[int
 # Open issues of the same category within %(radius)s metres reported since %(since)s, nearest
 # first (at most %(limit)s); merged issues point to their master, so only masters are offered.
 # CTEs (dup_pt, near, nearby) of intake's one-statement read (store.intake).
+# MATERIALIZED: the radius is applied first, on its own, through the issue_geog GiST index
+# (geography: metres). Planned together with the category filter, the planner took
+# issue_category_open instead whenever the table had no statistics yet (a new deployment) and
+# measured every open issue of the category: a cost that grows with the backlog (intake
+# benchmark). Comments stay out of the SQL text: see store.intake on its length.
 NEARBY_OPEN_CTES = """
 dup_pt AS (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)::geography AS g),
--- MATERIALIZED: the radius is applied first, on its own, through the issue_geog GiST index
--- (geography: metres). Planned together with the category filter, the planner took
--- issue_category_open instead whenever the table had no statistics yet (a new deployment)
--- and measured every open issue of the category: a cost that grows with the backlog (intake
--- benchmark).
 near AS MATERIALIZED (
     SELECT i.id, i.state, i.reported_at, i.description, i.set_name,
            i.category_code, i.closed_at, i.master_id,

@@ -127,17 +127,18 @@ def missing_workers(conn: psycopg.Connection, worker_ids: Sequence[int]) -> list
 # Current assignments of some units, primary first, each with whether the worker is on duty
 # at %(at)s: a worker with no duty periods at all is always on duty, one with a roster only
 # inside a period. {units} is a query giving (level, code) rows: an unnest of arrays here, the
-# located chain in intake's one-statement read (store.intake).
+# located chain in intake's one-statement read (store.intake). ``rank`` is the order as a column
+# too: an aggregate of these rows (intake) keeps it by name.
+# LATERAL with OFFSET 0 / LIMIT 1 (kept as subqueries, not flattened): index probes per unit
+# (worker_assignment_unit) and per worker (worker_duty_worker). Flattened, the planner misjudged
+# the few units of a chain and hashed every assignment and every duty period of the city on
+# each call, a cost that grows with the city (intake benchmark). Comments stay out of the SQL
+# text: see store.intake on its length.
 WORKERS_ON_UNITS_SQL = """
 SELECT a.unit_level, a.unit_code, w.id AS worker_id, w.name, a.role,
        (roster.worker_id IS NULL OR period.worker_id IS NOT NULL) AS on_duty,
-       -- the order, as a column too: an aggregate of these rows (intake) keeps it by name
        row_number() OVER (ORDER BY a.role = 'primary' DESC, a.valid_from, w.id) AS rank
 FROM ({units}) AS u (level, code)
--- LATERAL with OFFSET 0 / LIMIT 1 (kept as subqueries, not flattened): index probes per unit
--- (worker_assignment_unit) and per worker (worker_duty_worker). Flattened, the planner
--- misjudged the few units of a chain and hashed every assignment and every duty period of the
--- city on each call, a cost that grows with the city (intake benchmark)
 JOIN LATERAL (
     SELECT * FROM worker_assignment a
     WHERE a.unit_code = u.code AND a.unit_level = u.level AND a.valid_to IS NULL OFFSET 0
