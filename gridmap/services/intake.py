@@ -31,7 +31,7 @@ from gridmap.services.routing import decide_route, decision_record, explain_step
 from gridmap.store import intake as intake_store
 from gridmap.store import issues as issue_store
 from gridmap.store.db import Database
-from gridmap.store.intake import IntakeFacts
+from gridmap.store.intake import EarlierAnswer, IntakeFacts
 
 LOGGER = logging.getLogger(__name__)
 
@@ -82,6 +82,9 @@ class IntakeResult:
     status: int  # 201 created; a replay returns the first answer's status
     body: dict[str, Any]
     replayed: bool = False
+    # the body as JSON text when it was serialised already (to be kept with the idempotency
+    # key): a front end answering in JSON sends these bytes rather than encoding it again
+    body_json: str | None = None
 
     @property
     def issue_id(self) -> int:
@@ -298,8 +301,8 @@ def _geocode(
 
 
 class _StaleReferenceError(Exception):
-    """The reference data changed since it was cached: the transaction is rolled back and the
-    request is taken again with fresh data."""
+    """The reference data changed since it was cached: nothing was written yet, and the request
+    is taken again with fresh data."""
 
 
 # A request meets changed reference data only when an administrator changed it during that
@@ -341,8 +344,9 @@ def _submit(
     print_: str,
     lang: str,
 ) -> IntakeResult:
-    """One attempt of submit_issue under ``reference``: the checks, then one transaction of two
-    statements (store.intake): read every fact, decide, build the answer, write every row."""
+    """One attempt of submit_issue under ``reference``: the checks, then two statements
+    (store.intake), each atomic on its own: read every fact, decide, build the answer, write
+    every row."""
     taxonomy = reference.taxonomy
     checked = check_submission(taxonomy, submission)
     category = checked.category
@@ -355,11 +359,10 @@ def _submit(
         assert checked.address is not None  # check_submission refuses neither point nor address
         point, geocode, step = _geocode(db, settings, checked.address)
         first_steps.append(step)
-    with db.transaction() as conn:
+    with db.autocommit() as conn:
         facts = intake_store.read_facts(
             conn,
             key=idempotency_key or None,
-            fingerprint=print_,
             point=point,
             levels=list(settings.levels.names),
             generation=reference.generation,
@@ -369,12 +372,8 @@ def _submit(
             radius_m=category.duplicate_radius_m,
             since=checked.reported_at - timedelta(hours=category.duplicate_window_hours),
         )
-        if not facts.claimed:
-            assert idempotency_key
-            earlier = intake_store.idempotency_answer(conn, idempotency_key)
-            if earlier["fingerprint"] != print_:
-                raise AmbiguousError("idempotency_mismatch", idem_key=idempotency_key)
-            return IntakeResult(int(earlier["status"]), earlier["body"], replayed=True)
+        if facts.earlier is not None:
+            return _replay(facts.earlier, print_, idempotency_key)
         if facts.reference_version != reference.version:
             raise _StaleReferenceError
         generation = reference.generation if point is not None else None
@@ -396,6 +395,7 @@ def _submit(
         # timestamps as the database will give them back (its session time zone), so that
         # this answer and a later GET of the issue read the same
         zone = conn.info.timezone
+        due_at = max((due for _, due in deadlines), default=None)
         values = {
             **record,
             **checked.reporter,
@@ -415,12 +415,10 @@ def _submit(
             "severity": category.severity,
             "attributes": checked.attributes,
             "reported_at": checked.reported_at.astimezone(zone),
-            "due_at": max((due for _, due in deadlines), default=None),
+            "due_at": due_at.astimezone(zone) if due_at is not None else None,
             "deadlines": [deadline_entry(limit, due) for limit, due in deadlines],
             "edge_distance_m": facts.edge_distance_m if facts.chain else None,
         }
-        if values["due_at"] is not None:
-            values["due_at"] = values["due_at"].astimezone(zone)
         body = public_view(
             _new_issue_row(facts, values, reference, category, len(checked.photos), point),
             record["steps"],
@@ -443,7 +441,8 @@ def _submit(
                     department=decision.department_code,
                 )
             )
-        written = intake_store.write_issue(
+        body_json = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+        outcome = intake_store.write_issue(
             conn,
             facts.issue_id,
             values,
@@ -451,24 +450,41 @@ def _submit(
             lat=point[1] if point else None,
             events=events,
             decision=record,
+            photos=checked.photos,
             key=idempotency_key or None,
-            body=body,
+            fingerprint=print_,
+            body_json=body_json,
         )
-        if not written:  # an external id seen before (a client's own retry)
+        if outcome == intake_store.KEY_TAKEN:  # a concurrent retry was stored first
+            assert idempotency_key
+            earlier = intake_store.idempotency_answer(conn, idempotency_key)
+            assert earlier is not None, "the key's row was committed before the violation"
+            return _replay(earlier, print_, idempotency_key)
+        if outcome == intake_store.EXTERNAL_ID_EXISTS:  # a client's own retry of its report
             existing = issue_store.issue_by_external_id(
                 conn, str(submission.external_source), str(submission.external_id)
             )
             assert existing is not None
             body = issue_view(conn, existing, lang=lang)
-            if idempotency_key:  # the claimed key must answer the same on its own retries
-                issue_store.finish_idempotency_key(
-                    conn, idempotency_key, status=200, body=body, issue_id=existing
+            if idempotency_key:  # the key must answer the same on its own retries
+                intake_store.store_answer(
+                    conn,
+                    idempotency_key,
+                    fingerprint=print_,
+                    status=200,
+                    body_json=json.dumps(body, ensure_ascii=False, default=str),
+                    issue_id=existing,
                 )
             return IntakeResult(200, body, replayed=True)
-        if checked.photos:
-            issue_store.add_photos(conn, facts.issue_id, checked.photos)
     LOGGER.info("issue %s %s -> %s", facts.issue_id, category.code, decision.target_kind)
-    return IntakeResult(201, body)
+    return IntakeResult(201, body, body_json=body_json)
+
+
+def _replay(earlier: EarlierAnswer, print_: str, idempotency_key: str | None) -> IntakeResult:
+    """The first answer to this key, if this is the same request again."""
+    if earlier.fingerprint != print_:
+        raise AmbiguousError("idempotency_mismatch", idem_key=idempotency_key)
+    return IntakeResult(earlier.status, earlier.body, replayed=True)
 
 
 def _event(actor: str, from_state: str | None, to_state: str, **data: Any) -> dict[str, Any]:

@@ -107,6 +107,18 @@ class Database:
             yield conn
 
     @contextmanager
+    def autocommit(self) -> Iterator[psycopg.Connection]:
+        """A pooled connection in autocommit mode: every statement its own transaction, with
+        no BEGIN or COMMIT round trips. For callers whose every write is a single statement."""
+        with self.connection() as conn:
+            conn.autocommit = True
+            try:
+                yield conn
+            finally:
+                if not conn.closed:
+                    conn.autocommit = False
+
+    @contextmanager
     def transaction(self, *, commit: bool = True) -> Iterator[psycopg.Connection]:
         """One transaction; with ``commit=False`` everything is rolled back at the end.
 

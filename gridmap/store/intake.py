@@ -1,13 +1,15 @@
-"""Intake's two statements. One reads everything a new issue needs: it claims the
-idempotency key, reserves the issue's id, reads the reference counter, locates the point
-(chain and edge distance), reads the workers of the chain and the likely duplicates. The other
-writes everything: the issue, its events, its routing decision, its placement and the key's
-stored answer. Two statements in one transaction instead of a dozen: per-statement costs,
-client and server side, were most of intake's time (benchmarks/intake.py)."""
+"""Intake's two statements, each its own transaction (autocommit: no BEGIN or COMMIT round
+trips). The read has no effect but reserving the issue's id: it finds an earlier answer to the
+idempotency key, reads the reference counter, locates the point (chain and edge distance) and
+reads the workers of the chain and the likely duplicates. The write is atomic on its own: the
+issue, its events, routing decision, placement, photos and the key with its answer. Two
+statements instead of a dozen: per-statement costs, client and server side, were most of
+intake's time (benchmarks/intake.py)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,27 +23,22 @@ from gridmap.store.workers import WORKERS_ON_UNITS_SQL, group_by_unit
 
 DUPLICATES_SHOWN = 10
 
-# A data-modifying CTE runs once whether or not it is read. The key claim waits, like a plain
-# INSERT ... ON CONFLICT, for a concurrent transaction holding the same key: a retry racing
-# the first request blocks here until that one commits (then finds the key taken) or rolls
-# back (then takes it). The stored answer cannot be read in this statement (its snapshot
-# predates that commit): ``idempotency_answer`` reads it. The duplicates' timestamps come as
-# timestamptz, not JSON text: they are shown like every other timestamp.
+# The duplicates' timestamps come as timestamptz, not JSON text: they are shown like every
+# other timestamp.
 #
 # No comments inside the SQL text, and little indentation: psycopg caches its parsing of a
 # query (placeholders to $n) only up to 4,096 characters, and re-parsing this one on every
 # request cost a tenth of intake's CPU (py-spy profile of benchmarks/intake.py).
 _READ_SQL = f"""
-WITH RECURSIVE claim AS (
-    INSERT INTO idempotency_key (key, fingerprint, status, body)
-    SELECT %(key)s, %(fingerprint)s, 0, '{{}}' WHERE %(key)s::text IS NOT NULL
-    ON CONFLICT (key) DO NOTHING
-    RETURNING key
-), {LOCATE_CTES}, duty AS (
+WITH RECURSIVE {LOCATE_CTES}, duty AS (
     {WORKERS_ON_UNITS_SQL.format(units="SELECT level, code FROM chain")}
-), {NEARBY_OPEN_CTES}
+), {NEARBY_OPEN_CTES}, earlier AS (
+    SELECT fingerprint, status, body FROM idempotency_key WHERE key = %(key)s
+)
 SELECT
-    %(key)s::text IS NULL OR EXISTS (SELECT FROM claim) AS claimed,
+    (SELECT fingerprint FROM earlier) AS earlier_fingerprint,
+    (SELECT status FROM earlier) AS earlier_status,
+    (SELECT body FROM earlier) AS earlier_body,
     nextval(pg_get_serial_sequence('issue', 'id')) AS issue_id,
     (SELECT version FROM reference_version) AS reference_version,
     (SELECT json_agg(json_build_object('level', level, 'code', code, 'name', name)
@@ -56,8 +53,17 @@ SELECT
 
 
 @dataclass(frozen=True)
+class EarlierAnswer:
+    """What an idempotency key answered the first time."""
+
+    fingerprint: str
+    status: int
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class IntakeFacts:
-    claimed: bool  # False: the idempotency key was used before (see idempotency_answer)
+    earlier: EarlierAnswer | None  # the key was used before
     issue_id: int  # reserved for this issue
     reference_version: int
     chain: list[dict[str, str]]  # top first; empty outside every unit or without a point
@@ -70,7 +76,6 @@ def read_facts(
     conn: psycopg.Connection,
     *,
     key: str | None,
-    fingerprint: str,
     point: tuple[float, float] | None,
     levels: list[str],
     generation: int | None,
@@ -86,7 +91,6 @@ def read_facts(
             _READ_SQL,
             {
                 "key": key,
-                "fingerprint": fingerprint,
                 "lon": lon,
                 "lat": lat,
                 "levels": levels,
@@ -108,7 +112,11 @@ def read_facts(
         )
     ]
     return IntakeFacts(
-        claimed=bool(row["claimed"]),
+        earlier=(
+            EarlierAnswer(row["earlier_fingerprint"], row["earlier_status"], row["earlier_body"])
+            if row["earlier_fingerprint"] is not None
+            else None
+        ),
         issue_id=int(row["issue_id"]),
         reference_version=int(row["reference_version"]),
         chain=row["chain"] or [],
@@ -118,20 +126,39 @@ def read_facts(
     )
 
 
-def idempotency_answer(conn: psycopg.Connection, key: str) -> dict[str, Any]:
-    """The stored answer of a key claimed before (fingerprint, status, body, issue_id)."""
+def idempotency_answer(conn: psycopg.Connection, key: str) -> EarlierAnswer | None:
     with conn.cursor(row_factory=dict_row) as cur:
         row = cur.execute(
-            "SELECT fingerprint, status, body, issue_id FROM idempotency_key WHERE key = %s",
-            (key,),
+            "SELECT fingerprint, status, body FROM idempotency_key WHERE key = %s", (key,)
         ).fetchone()
-    assert row is not None, "read_facts found the key taken"
-    return row
+    return EarlierAnswer(row["fingerprint"], row["status"], row["body"]) if row else None
 
 
-# Every row of one new issue in one statement. The issue's id was reserved by read_facts, so the
-# answer (stored with the key) could be built before. Nothing but the issue is written when its
-# (external_source, external_id) exists already: every other CTE selects from new_issue.
+def store_answer(
+    conn: psycopg.Connection,
+    key: str,
+    *,
+    fingerprint: str,
+    status: int,
+    body_json: str,
+    issue_id: int,
+) -> None:
+    """Keep an answer for ``key`` unless one is kept already (a concurrent retry's)."""
+    conn.execute(
+        """
+        INSERT INTO idempotency_key (key, fingerprint, status, body, issue_id)
+        VALUES (%s, %s, %s, %s, %s) ON CONFLICT (key) DO NOTHING
+        """,
+        (key, fingerprint, status, body_json, issue_id),
+    )
+
+
+# Every row of one new issue in one statement, so in one transaction even in autocommit. The
+# issue's id was reserved by read_facts, so the answer kept with the key could be built before.
+# Nothing is written when the issue's (external_source, external_id) exists already: every other
+# CTE selects from new_issue. The key is a plain INSERT: when a concurrent request with the same
+# key got there first, this one waits for it on the primary key and then fails (UniqueViolation)
+# as a whole, which write_issue reports as KEY_TAKEN.
 _WRITE_SQL = f"""
 WITH new_issue AS (
     {issue_insert_sql(with_id=True)}
@@ -156,12 +183,21 @@ WITH new_issue AS (
     INSERT INTO placement_unit (generation, placement_id, unit_level, unit_code)
     SELECT %(generation)s, id, %(unit_level)s, %(unit_code)s
     FROM placed WHERE %(generation)s::integer IS NOT NULL
+), photos AS (
+    INSERT INTO issue_photo (issue_id, content_type, width, height, sha256, data)
+    SELECT new_issue.id, p.* FROM new_issue, unnest(%(photo_types)s::text[],
+        %(photo_widths)s::integer[], %(photo_heights)s::integer[], %(photo_sha256)s::text[],
+        %(photo_data)s::bytea[]) AS p
 ), answer AS (
-    UPDATE idempotency_key SET status = 201, body = %(body)s, issue_id = new_issue.id
-    FROM new_issue WHERE key = %(key)s
+    INSERT INTO idempotency_key (key, fingerprint, status, body, issue_id)
+    SELECT %(key)s, %(fingerprint)s, 201, %(body)s, id FROM new_issue
+    WHERE %(key)s::text IS NOT NULL
 )
 SELECT id FROM new_issue
 """
+
+
+WRITTEN, EXTERNAL_ID_EXISTS, KEY_TAKEN = "written", "external_id_exists", "key_taken"
 
 
 def write_issue(
@@ -173,17 +209,34 @@ def write_issue(
     lat: float | None,
     events: list[dict[str, Any]],
     decision: dict[str, Any],
+    photos: Sequence[Any],
     key: str | None,
-    body: dict[str, Any],
-) -> bool:
-    """Store the issue and its rows; False (nothing written) when its external id exists."""
+    fingerprint: str,
+    body_json: str,
+) -> str:
+    """Store the issue and all its rows, or nothing (``conn`` in autocommit mode): WRITTEN;
+    EXTERNAL_ID_EXISTS (its
+    external id was taken before); KEY_TAKEN (a concurrent request with the same idempotency
+    key was stored first: its answer is the answer)."""
     params = {
         **issue_params(values, lon=lon, lat=lat),
         **decision,
         "id": issue_id,
         "events": json.dumps(events, ensure_ascii=False, default=str),
         "steps": json.dumps(decision["steps"], ensure_ascii=False),
+        "photo_types": [p.content_type for p in photos],
+        "photo_widths": [p.width for p in photos],
+        "photo_heights": [p.height for p in photos],
+        "photo_sha256": [p.sha256 for p in photos],
+        "photo_data": [p.data for p in photos],
         "key": key,
-        "body": json.dumps(body, ensure_ascii=False, default=str),
+        "fingerprint": fingerprint,
+        "body": body_json,
     }
-    return conn.execute(_WRITE_SQL, params).fetchone() is not None
+    try:
+        row = conn.execute(_WRITE_SQL, params).fetchone()
+    except psycopg.errors.UniqueViolation as exc:
+        if exc.diag.constraint_name != "idempotency_key_pkey":
+            raise
+        return KEY_TAKEN
+    return WRITTEN if row is not None else EXTERNAL_ID_EXISTS

@@ -77,18 +77,6 @@ ISSUE_COLUMNS = (
 JSON_COLUMNS = ("geocode", "attributes", "deadlines")
 
 
-# --- idempotency ---------------------------------------------------------------------------
-
-
-def finish_idempotency_key(
-    conn: psycopg.Connection, key: str, *, status: int, body: dict[str, Any], issue_id: int
-) -> None:
-    conn.execute(
-        "UPDATE idempotency_key SET status = %s, body = %s, issue_id = %s WHERE key = %s",
-        (status, json.dumps(body, ensure_ascii=False, default=str), issue_id, key),
-    )
-
-
 # --- writing issues ------------------------------------------------------------------------
 
 

@@ -105,7 +105,10 @@ def submit() -> tuple[Response, int]:
         idempotency_key=request.headers.get("Idempotency-Key"),
         lang=language(),
     )
-    response = jsonify(result.body)
+    if result.body_json is not None:
+        response = Response(result.body_json + "\n", mimetype="application/json")
+    else:
+        response = jsonify(result.body)
     if result.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return response, result.status
