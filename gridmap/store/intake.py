@@ -86,7 +86,9 @@ def read_facts(
     since: datetime,
 ) -> IntakeFacts:
     lon, lat = point if point is not None else (None, None)
-    with conn.cursor(row_factory=dict_row) as cur:
+    # binary results: the server formats no text (timestamps, numbers, arrays) and the client
+    # parses none; that halved this statement's cost on both sides (intake benchmark)
+    with conn.cursor(row_factory=dict_row, binary=True) as cur:
         row = cur.execute(
             _READ_SQL,
             {
@@ -165,8 +167,8 @@ WITH new_issue AS (
 ), events AS (
     INSERT INTO issue_event (issue_id, actor, from_state, to_state, data)
     SELECT new_issue.id, e.actor, e.from_state, e.to_state, e.data
-    FROM new_issue, ROWS FROM (jsonb_to_recordset(%(events)s::jsonb)
-        AS (actor text, from_state text, to_state text, data jsonb))
+    FROM new_issue, unnest(%(event_actors)s::text[], %(event_from)s::text[],
+        %(event_to)s::text[], %(event_data)s::jsonb[])
         WITH ORDINALITY AS e (actor, from_state, to_state, data, n)
     ORDER BY e.n
 ), decision AS (
@@ -222,7 +224,10 @@ def write_issue(
         **issue_params(values, lon=lon, lat=lat),
         **decision,
         "id": issue_id,
-        "events": json.dumps(events, ensure_ascii=False, default=str),
+        "event_actors": [e["actor"] for e in events],
+        "event_from": [e["from_state"] for e in events],
+        "event_to": [e["to_state"] for e in events],
+        "event_data": [json.dumps(e["data"], ensure_ascii=False, default=str) for e in events],
         "steps": json.dumps(decision["steps"], ensure_ascii=False),
         "photo_types": [p.content_type for p in photos],
         "photo_widths": [p.width for p in photos],
