@@ -358,40 +358,49 @@ def import_issues(
         taxonomy = taxonomy_in_use(conn)
     parsed = parse_rows(frame, columns, taxonomy, date_format=date_format)
     reason = parsed.reason
-
-    # rows imported before are left out of all further work (a second import is cheap); the
-    # INSERT still skips any that a concurrent import stores meanwhile
-    with db.connection() as conn:
-        known = hotline_store.known_external_ids(
-            conn, source, parsed.external_id[reason == ""].tolist()
-        )
-    # object dtype: pandas' hash-table isin (the Arrow string path converts value by value)
-    row_ids = pd.Series(parsed.external_id.to_numpy(dtype=object))
-    seen = row_ids.isin(list(known)).to_numpy() & (reason == "").to_numpy()
-    todo = np.flatnonzero((reason == "").to_numpy() & ~seen)
-
     index = load_unit_index(db, settings)
-    located = locate_rows(index, parsed.lon[todo], parsed.lat[todo])
-    reason.iloc[todo] = located["reason"].to_numpy()
-    placed = (located["reason"] == "").to_numpy()
-    take, located = todo[placed], located[placed].reset_index(drop=True)
-    category = parsed.category.to_numpy(dtype=object)[take]
     severity = {c.code: c.severity for c in taxonomy.categories.categories}
     now = datetime.now(UTC)
+    row_ids = parsed.external_id.to_numpy(dtype=object)
 
     with db.transaction() as conn:
+        # imports of one source take turns: a concurrent import of the same file waits here,
+        # then finds this one's rows known and adds nothing
+        hotline_store.lock_source(conn, source)
+        # rows imported before are left out of all further work (a second import is cheap)
+        candidates = (reason == "").to_numpy()
+        known = hotline_store.known_external_ids(conn, source, row_ids[candidates].tolist())
+        # object dtype: pandas' hash-table isin (the Arrow string path converts value by value)
+        seen = pd.Series(row_ids).isin(list(known)).to_numpy() & candidates
+        todo = np.flatnonzero(candidates & ~seen)
+
+        located = locate_rows(index, parsed.lon[todo], parsed.lat[todo])
+        reason.iloc[todo] = located["reason"].to_numpy()
+        placed = (located["reason"] == "").to_numpy(copy=True)
+        # the same id twice in one file: the first placed row is the issue, the others are
+        # already imported by the time they would be stored (COPY has no ON CONFLICT)
+        again = np.zeros(len(todo), dtype=bool)
+        again[placed] = pd.Series(row_ids[todo[placed]]).duplicated().to_numpy()
+        placed &= ~again
+        take, located = todo[placed], located[placed].reset_index(drop=True)
+        category = parsed.category.to_numpy(dtype=object)[take]
+
         generation = unit_store.active_generation(conn)
         routes = route_groups(
             conn, settings, taxonomy, located, category, at=now, generation=generation
         )
-        deadlines = deadlines_for(taxonomy, category, parsed.reported_at.iloc[take])
-        load = pd.DataFrame(
+        reported_at = parsed.reported_at.array[take]
+        deadlines = deadlines_for(taxonomy, category, pd.Series(reported_at))
+        issue_ids, placement_ids = hotline_store.reserve_ids(conn, len(take))
+        rows = pd.DataFrame(
             {
-                "external_id": parsed.external_id.to_numpy(dtype=object)[take],
+                "id": issue_ids,
+                "placement_id": placement_ids,
+                "external_id": row_ids[take],
                 "category_code": category,
                 "severity": pd.Series(category, dtype=object).map(severity).to_numpy(),
-                "reported_at": parsed.reported_at.iloc[take].to_numpy(),
-                "due_at": deadlines.due_at.to_numpy(),
+                "reported_at": reported_at,
+                "due_at": deadlines.due_at.array,
                 "deadline_group": deadlines.group,
                 "lon": parsed.lon[take],
                 "lat": parsed.lat[take],
@@ -399,19 +408,24 @@ def import_issues(
                 "description": parsed.description.to_numpy(dtype=object)[take],
                 "edge_distance_m": located["edge_distance_m"].to_numpy(dtype=float),
                 "decision_group": routes.group,
-                "closed_at": parsed.closed_at.iloc[take].to_numpy(),
+                "closed_at": parsed.closed_at.array[take],
             }
         )
-        load["address"] = load["address"].where(load["address"] != "", None)
-        hotline_store.load_issues(conn, load, routes.records, deadlines.sets)
-        inserted = hotline_store.insert_issues(
-            conn, set_name=taxonomy.categories.name, source=source
+        rows["address"] = rows["address"].where(rows["address"] != "", None)
+        hotline_store.store_issues(
+            conn,
+            hotline_store.IssueBatch(
+                rows=rows,
+                decisions=routes.records,
+                deadlines=deadlines.sets,
+                set_name=taxonomy.categories.name,
+                source=source,
+                generation=generation,
+            ),
         )
-        hotline_store.insert_events(conn, source=source)
-        hotline_store.insert_decisions(conn)
-        hotline_store.insert_placements(conn, generation=generation)
+        inserted = len(take)
         rejected = np.flatnonzero((reason != "").to_numpy())
-        ids, reasons = parsed.external_id.to_numpy(dtype=object), reason.to_numpy(dtype=object)
+        reasons = reason.to_numpy(dtype=object)
         prints = row_fingerprints(frame, rejected)
         # each rejected row as it was, as JSON text, in one call (JSON escapes newlines)
         raw = (
@@ -426,7 +440,7 @@ def import_issues(
             [
                 {
                     "row_number": int(i) + 2,
-                    "external_id": ids[i],
+                    "external_id": row_ids[i],
                     "fingerprint": prints[k],
                     "reason": reasons[i],
                     "raw": raw[k],
@@ -436,7 +450,7 @@ def import_issues(
             source=source,
         )
     report.imported = inserted
-    report.already_imported = int(seen.sum()) + len(take) - inserted
+    report.already_imported = int(seen.sum()) + int(again.sum())
     report.rejected = Counter(str(r) for r in reasons[rejected].tolist())
     # how the new rows were routed (none on a repeated import)
     if inserted:
