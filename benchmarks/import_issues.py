@@ -279,9 +279,11 @@ PHASES: list[tuple[Any, str, str]] = [
     (hotline, "locate_rows", "locate"),
     (hotline, "route_groups", "route"),
     (hotline, "deadlines_for", "deadlines"),
-    (hotline_store, "reserve_ids", "reserve"),
+    (hotline, "issue_batch", "batch"),
     (hotline_store, "store_issues", "store"),
+    (hotline_store, "reserve_ids", "reserve"),
     (hotline_store, "copy_table", "copy"),
+    (hotline, "wait_for_writes", "wait"),
     (hotline_store, "copy_rejected_in", "rejected"),
 ]
 PHASE_LABELS = {
@@ -289,18 +291,22 @@ PHASE_LABELS = {
     "parse": "2 map columns, categories, dates, ids",
     "known": "2b ids imported before (one probe per id)",
     "index": "3 load_unit_index",
-    "locate": "4 locate (UnitIndex, coordinates)",
-    "route": "5 route (workers, rules, decide per group)",
-    "deadlines": "6 deadlines (working calendar)",
-    "reserve": "7 reserve issue and placement ids",
-    "store": "8 build rows + COPY 5 tables (issues, events, decisions, placements, units)",
-    "copy": "8a of which COPY (5 tables)",
-    "rejected": "9 rejected rows (COPY + INSERT)",
-    "commit": "10 commit",
+    "locate": "4 locate (UnitIndex, coordinates), per batch",
+    "batch": "5 route, deadlines and rows, per batch",
+    "route": "  of which route (decide per group)",
+    "deadlines": "  of which deadlines (working calendar)",
+    "wait": "6 wait for the writer after the last batch",
+    "store": "writer thread: store batches (overlaps 4-6)",
+    "reserve": "  of which reserve issue and placement ids",
+    "copy": "  of which COPY 5 tables",
+    "rejected": "7 rejected rows (COPY + INSERT)",
+    "commit": "8 commit",
 }
 
 
-NESTED = {"copy"}  # phases timed inside another one (not added again to the sum)
+# phases inside another one, or in the writer thread while the main thread's run: not in
+# the sum of the main thread's phases
+NESTED = {"route", "deadlines", "store", "reserve", "copy"}
 
 
 @contextmanager

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -224,14 +226,30 @@ class Routes:
     records: list[dict[str, Any]]
 
 
+@dataclass
+class RoutingFacts:
+    """What routing reads from the database, read once per import: the workers of every
+    unit (on duty or not at the import's time) and the responsibility rules."""
+
+    workers: dict[tuple[str, str], list[Any]]
+    rules: Any
+
+
+def routing_facts(conn: Any, index: UnitIndex, set_name: str, *, at: datetime) -> RoutingFacts:
+    units = [
+        [{"level": str(lv), "code": str(c)}]
+        for lv, c in zip(index.unit_level, index.unit_code, strict=True)
+    ]
+    return RoutingFacts(workers_for(conn, units, at=at), responsibility_rules(conn, set_name))
+
+
 def route_groups(
-    conn: Any,
     settings: Settings,
     taxonomy: Taxonomy,
     located: pd.DataFrame,
     category: np.ndarray,
     *,
-    at: datetime,
+    facts: RoutingFacts,
     generation: int | None,
 ) -> Routes:
     """Rows in the same unit chain, of the same category and alike near an edge route alike:
@@ -254,14 +272,12 @@ def route_groups(
         ]
         for g in range(len(first))
     ]
-    workers = workers_for(conn, chains, at=at)
-    rules = responsibility_rules(conn, taxonomy.categories.name)
     records = []
     for i, chain in zip(first.tolist(), chains, strict=True):
         decision = decide(
             route_input(taxonomy.categories.category(category[i]), chain, float(edges[i])),
-            workers=workers,
-            rules=rules,
+            workers=facts.workers,
+            rules=facts.rules,
             edge_margin_m=settings.edge_margin_m,
         )
         records.append(decision_record(decision, generation))
@@ -327,6 +343,116 @@ def deadlines_for(taxonomy: Taxonomy, category: np.ndarray, reported_at: pd.Seri
     return Deadlines(due_at, group, sets)
 
 
+CHUNK_ROWS = 20_000  # rows located, routed and stored together (see BatchWriter)
+
+
+@dataclass
+class PreparedBatch:
+    batch: hotline_store.IssueBatch
+    targets: Counter[str]  # how its rows were routed
+
+
+def issue_batch(
+    settings: Settings,
+    taxonomy: Taxonomy,
+    parsed: ParsedRows,
+    text: dict[str, np.ndarray],
+    take: np.ndarray,
+    located: pd.DataFrame,
+    *,
+    facts: RoutingFacts,
+    generation: int | None,
+    source: str,
+) -> PreparedBatch:
+    """The rows ``take`` (positions; ``located`` is their location) routed, given their
+    deadlines and laid out for the store; ``text``: parsed's text fields as object arrays."""
+    category = text["category"][take]
+    routes = route_groups(settings, taxonomy, located, category, facts=facts, generation=generation)
+    reported_at = parsed.reported_at.array[take]
+    deadlines = deadlines_for(taxonomy, category, pd.Series(reported_at))
+    severity = {c.code: c.severity for c in taxonomy.categories.categories}
+    address = text["address"][take]
+    rows = pd.DataFrame(
+        {
+            "external_id": text["external_id"][take],
+            "category_code": category,
+            "severity": pd.Series(category, dtype=object).map(severity).to_numpy(),
+            "reported_at": reported_at,
+            "due_at": deadlines.due_at.array,
+            "deadline_group": deadlines.group,
+            "lon": parsed.lon[take],
+            "lat": parsed.lat[take],
+            "address": np.where(address != "", address, None),
+            "description": text["description"][take],
+            "edge_distance_m": located["edge_distance_m"].to_numpy(dtype=float),
+            "decision_group": routes.group,
+            "closed_at": parsed.closed_at.array[take],
+        }
+    )
+    kinds = np.array([r["target_kind"] for r in routes.records], dtype=object)
+    return PreparedBatch(
+        hotline_store.IssueBatch(
+            rows=rows,
+            decisions=routes.records,
+            deadlines=deadlines.sets,
+            set_name=taxonomy.categories.name,
+            source=source,
+            generation=generation,
+        ),
+        Counter(kinds[routes.group].tolist()),
+    )
+
+
+class BatchWriter:
+    """Stores batches on the transaction's connection from a second thread, in order, while
+    the caller prepares the next one: the database writes (most of an import's time) and
+    Python's locating and routing overlap instead of taking turns. The caller does not use
+    the connection until ``wait_for_writes``; after a failed batch the rest are skipped (the
+    transaction is lost) and the error is raised to the caller, which rolls back."""
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gridmap-import")
+        self._futures: list[Future[None]] = []
+        self._failed = threading.Event()
+
+    def __enter__(self) -> BatchWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if exc[0] is not None:
+            self._failed.set()  # the caller failed: store nothing more
+        self._executor.shutdown(wait=True)  # never leave a COPY running past the block
+
+    def submit(self, batch: hotline_store.IssueBatch) -> None:
+        self.check()
+        self._futures.append(self._executor.submit(self._store, batch))
+
+    def _store(self, batch: hotline_store.IssueBatch) -> None:
+        if self._failed.is_set():
+            return
+        try:
+            hotline_store.store_issues(self._conn, batch)
+        except BaseException:
+            self._failed.set()
+            raise
+
+    def check(self) -> None:
+        """Raise a finished batch's error now rather than preparing more for nothing."""
+        for future in self._futures:
+            if future.done() and future.exception() is not None:
+                future.result()
+
+    def wait(self) -> None:
+        for future in self._futures:
+            future.result()
+
+
+def wait_for_writes(writer: BatchWriter) -> None:
+    """Until every batch is stored (what the database still had to do after Python)."""
+    writer.wait()
+
+
 def import_issues(
     db: Database,
     settings: Settings,
@@ -359,10 +485,15 @@ def import_issues(
     parsed = parse_rows(frame, columns, taxonomy, date_format=date_format)
     reason = parsed.reason
     index = load_unit_index(db, settings)
-    severity = {c.code: c.severity for c in taxonomy.categories.categories}
     now = datetime.now(UTC)
-    row_ids = parsed.external_id.to_numpy(dtype=object)
+    text = {
+        name: getattr(parsed, name).to_numpy(dtype=object)
+        for name in ("external_id", "category", "address", "description")
+    }
+    row_ids = text["external_id"]
 
+    targets: Counter[str] = Counter()
+    stored = 0
     with db.transaction() as conn:
         # imports of one source take turns: a concurrent import of the same file waits here,
         # then finds this one's rows known and adds nothing
@@ -373,68 +504,53 @@ def import_issues(
         # object dtype: pandas' hash-table isin (the Arrow string path converts value by value)
         seen = pd.Series(row_ids).isin(list(known)).to_numpy() & candidates
         todo = np.flatnonzero(candidates & ~seen)
-
-        located = locate_rows(index, parsed.lon[todo], parsed.lat[todo])
-        reason.iloc[todo] = located["reason"].to_numpy()
-        placed = (located["reason"] == "").to_numpy(copy=True)
-        # the same id twice in one file: the first placed row is the issue, the others are
-        # already imported by the time they would be stored (COPY has no ON CONFLICT)
-        again = np.zeros(len(todo), dtype=bool)
-        again[placed] = pd.Series(row_ids[todo[placed]]).duplicated().to_numpy()
-        placed &= ~again
-        take, located = todo[placed], located[placed].reset_index(drop=True)
-        category = parsed.category.to_numpy(dtype=object)[take]
-
         generation = unit_store.active_generation(conn)
-        routes = route_groups(
-            conn, settings, taxonomy, located, category, at=now, generation=generation
-        )
-        reported_at = parsed.reported_at.array[take]
-        deadlines = deadlines_for(taxonomy, category, pd.Series(reported_at))
-        issue_ids, placement_ids = hotline_store.reserve_ids(conn, len(take))
-        rows = pd.DataFrame(
-            {
-                "id": issue_ids,
-                "placement_id": placement_ids,
-                "external_id": row_ids[take],
-                "category_code": category,
-                "severity": pd.Series(category, dtype=object).map(severity).to_numpy(),
-                "reported_at": reported_at,
-                "due_at": deadlines.due_at.array,
-                "deadline_group": deadlines.group,
-                "lon": parsed.lon[take],
-                "lat": parsed.lat[take],
-                "address": parsed.address.to_numpy(dtype=object)[take],
-                "description": parsed.description.to_numpy(dtype=object)[take],
-                "edge_distance_m": located["edge_distance_m"].to_numpy(dtype=float),
-                "decision_group": routes.group,
-                "closed_at": parsed.closed_at.array[take],
-            }
-        )
-        rows["address"] = rows["address"].where(rows["address"] != "", None)
-        hotline_store.store_issues(
-            conn,
-            hotline_store.IssueBatch(
-                rows=rows,
-                decisions=routes.records,
-                deadlines=deadlines.sets,
-                set_name=taxonomy.categories.name,
-                source=source,
-                generation=generation,
-            ),
-        )
-        inserted = len(take)
-        rejected = np.flatnonzero((reason != "").to_numpy())
-        reasons = reason.to_numpy(dtype=object)
-        prints = row_fingerprints(frame, rejected)
-        # each rejected row as it was, as JSON text, in one call (JSON escapes newlines)
-        raw = (
-            frame.iloc[rejected]
-            .to_json(orient="records", lines=True, force_ascii=False)
-            .splitlines()
-            if len(rejected)
-            else []
-        )
+        facts = routing_facts(conn, index, taxonomy.categories.name, at=now)
+        taken = np.zeros(0, dtype=object)  # ids of the rows stored so far
+        again = 0
+        with BatchWriter(conn) as writer:
+            # chunk by chunk: the database stores one while Python locates and routes the next
+            for chunk in np.array_split(todo, max(1, -(-len(todo) // CHUNK_ROWS))):
+                located = locate_rows(index, parsed.lon[chunk], parsed.lat[chunk])
+                reason.iloc[chunk] = located["reason"].to_numpy()
+                placed = (located["reason"] == "").to_numpy(copy=True)
+                # the same id twice in a file: the first placed row is the issue, the others
+                # are already imported by the time they would be stored
+                ids = pd.Series(row_ids[chunk[placed]])
+                repeated = (ids.duplicated() | ids.isin(taken)).to_numpy()
+                again += int(repeated.sum())
+                placed[np.flatnonzero(placed)[repeated]] = False
+                take, located = chunk[placed], located[placed].reset_index(drop=True)
+                if not len(take):
+                    continue
+                taken = np.concatenate([taken, row_ids[take]])
+                batch = issue_batch(
+                    settings,
+                    taxonomy,
+                    parsed,
+                    text,
+                    take,
+                    located,
+                    facts=facts,
+                    generation=generation,
+                    source=source,
+                )
+                targets.update(batch.targets)
+                stored += len(take)
+                writer.submit(batch.batch)
+            # the rejected rows are laid out while the last batches are written
+            rejected = np.flatnonzero((reason != "").to_numpy())
+            reasons = reason.to_numpy(dtype=object)
+            prints = row_fingerprints(frame, rejected)
+            # each rejected row as it was, as JSON text, in one call (JSON escapes newlines)
+            raw = (
+                frame.iloc[rejected]
+                .to_json(orient="records", lines=True, force_ascii=False)
+                .splitlines()
+                if len(rejected)
+                else []
+            )
+            wait_for_writes(writer)
         hotline_store.copy_rejected_in(
             conn,
             [
@@ -449,12 +565,9 @@ def import_issues(
             ],
             source=source,
         )
-    report.imported = inserted
-    report.already_imported = int(seen.sum()) + int(again.sum())
+    report.imported = stored
+    report.already_imported = int(seen.sum()) + again
     report.rejected = Counter(str(r) for r in reasons[rejected].tolist())
-    # how the new rows were routed (none on a repeated import)
-    if inserted:
-        kinds = np.array([r["target_kind"] for r in routes.records], dtype=object)
-        report.targets = Counter(kinds[routes.group].tolist())
+    report.targets = targets  # how the new rows were routed (none on a repeated import)
     LOGGER.info("imported %s: %s", path, report)
     return report

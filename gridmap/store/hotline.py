@@ -39,8 +39,6 @@ LOGGER = logging.getLogger(__name__)
 # what each new issue brings of its own; the rest comes from its decision and deadline set
 ROW_SCHEMA = pa.schema(
     [
-        ("id", pa.int64()),
-        ("placement_id", pa.int64()),
         ("external_id", pa.string()),
         ("category_code", pa.string()),
         ("severity", pa.string()),
@@ -71,8 +69,8 @@ _DECISION_SCHEMA = pa.schema(
 
 @dataclass
 class IssueBatch:
-    """The new issues of one import: ``rows`` (ROW_SCHEMA's columns, one per issue, ids
-    reserved), the routing decisions and deadline sets (JSON text) they point to by number."""
+    """New issues of one import: ``rows`` (ROW_SCHEMA's columns, one per issue), the routing
+    decisions and deadline sets (JSON text) they point to by number."""
 
     rows: pd.DataFrame
     decisions: Sequence[dict[str, Any]]
@@ -146,13 +144,15 @@ def _constant(value: Any, n: int, type_: pa.DataType) -> pa.Array:
 
 
 def store_issues(conn: psycopg.Connection, batch: IssueBatch) -> None:
-    """Write the batch: issues, one event, one routing decision and one placement (with its
-    unit in the batch's generation) each. A unique clash (an id stored meanwhile by another
-    path) refuses the whole import."""
+    """Write the batch: issues (new ids), one event, one routing decision and one placement
+    (with its unit in the batch's generation) each. A unique clash (an id stored meanwhile
+    by another path) refuses the whole import."""
     rows = arrow_table(batch.rows, ROW_SCHEMA)
     n = rows.num_rows
     if n == 0:
         return
+    ids, placement_ids = reserve_ids(conn, n)
+    issue_id, placement_id = pa.array(ids), pa.array(placement_ids)
     decisions = pa.Table.from_pylist(
         [{c: d[c] for c in _DECISION_SCHEMA.names} for d in batch.decisions],
         schema=_DECISION_SCHEMA,
@@ -185,7 +185,6 @@ def store_issues(conn: psycopg.Connection, batch: IssueBatch) -> None:
         "closed",
         pc.if_else(pc.equal(decided["target_kind"], "triage"), "triage", "dispatched"),
     )
-    issue_id = rows["id"]
     issues = pa.table(
         {
             "id": issue_id,
@@ -231,7 +230,7 @@ def store_issues(conn: psycopg.Connection, batch: IssueBatch) -> None:
     ).append_column("steps", steps.take(group))
     placements = pa.table(
         {
-            "id": rows["placement_id"],
+            "id": placement_id,
             "subject": _constant("issue", n, pa.string()),
             "subject_id": issue_id,
             "lon": rows["lon"],
@@ -241,7 +240,7 @@ def store_issues(conn: psycopg.Connection, batch: IssueBatch) -> None:
     units = pa.table(
         {
             "generation": _constant(batch.generation, n, pa.int32()),
-            "placement_id": rows["placement_id"],
+            "placement_id": placement_id,
             "unit_level": decided["unit_level"],
             "unit_code": decided["unit_code"],
         }
