@@ -280,9 +280,9 @@ PHASES: list[tuple[Any, str, str]] = [
     (hotline, "route_groups", "route"),
     (hotline, "deadlines_for", "deadlines"),
     (hotline, "issue_batch", "batch"),
-    (hotline_store, "store_issues", "store"),
     (hotline_store, "reserve_ids", "reserve"),
-    (hotline_store, "copy_table", "copy"),
+    (hotline_store, "issue_tables", "tables"),
+    (hotline_store, "store_issues", "store"),
     (hotline, "wait_for_writes", "wait"),
     (hotline_store, "copy_rejected_in", "rejected"),
 ]
@@ -292,13 +292,13 @@ PHASE_LABELS = {
     "known": "2b ids imported before (one probe per id)",
     "index": "3 load_unit_index",
     "locate": "4 locate (UnitIndex, coordinates), per batch",
-    "batch": "5 route, deadlines and rows, per batch",
+    "batch": "5 route, deadlines, ids, CSV of 5 tables, per batch",
     "route": "  of which route (decide per group)",
     "deadlines": "  of which deadlines (working calendar)",
-    "wait": "6 wait for the writer after the last batch",
-    "store": "writer thread: store batches (overlaps 4-6)",
     "reserve": "  of which reserve issue and placement ids",
-    "copy": "  of which COPY 5 tables",
+    "tables": "  of which rows of 5 tables as CSV",
+    "wait": "6 wait for the writer after the last batch",
+    "store": "writer thread: COPY 5 tables per batch (overlaps 4-6)",
     "rejected": "7 rejected rows (COPY + INSERT)",
     "commit": "8 commit",
 }
@@ -306,7 +306,7 @@ PHASE_LABELS = {
 
 # phases inside another one, or in the writer thread while the main thread's run: not in
 # the sum of the main thread's phases
-NESTED = {"route", "deadlines", "store", "reserve", "copy"}
+NESTED = {"route", "deadlines", "reserve", "tables", "store"}
 
 
 @contextmanager

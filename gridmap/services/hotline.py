@@ -348,11 +348,12 @@ CHUNK_ROWS = 20_000  # rows located, routed and stored together (see BatchWriter
 
 @dataclass
 class PreparedBatch:
-    batch: hotline_store.IssueBatch
+    tables: list[hotline_store.CopyData]  # what the writer sends
     targets: Counter[str]  # how its rows were routed
 
 
 def issue_batch(
+    db: Database,
     settings: Settings,
     taxonomy: Taxonomy,
     parsed: ParsedRows,
@@ -365,7 +366,12 @@ def issue_batch(
     source: str,
 ) -> PreparedBatch:
     """The rows ``take`` (positions; ``located`` is their location) routed, given their
-    deadlines and laid out for the store; ``text``: parsed's text fields as object arrays."""
+    deadlines, their ids and laid out as the store's tables (CSV); ``text``: parsed's text
+    fields as object arrays.
+
+    The ids come from the sequences on a connection of their own: the transaction's is busy
+    with the previous batch, and a sequence does not wait for a transaction anyway (ids of
+    an import that fails are skipped, as any rolled-back insert's are)."""
     category = text["category"][take]
     routes = route_groups(settings, taxonomy, located, category, facts=facts, generation=generation)
     reported_at = parsed.reported_at.array[take]
@@ -389,8 +395,9 @@ def issue_batch(
             "closed_at": parsed.closed_at.array[take],
         }
     )
-    kinds = np.array([r["target_kind"] for r in routes.records], dtype=object)
-    return PreparedBatch(
+    with db.connection() as conn:
+        issue_ids, placement_ids = hotline_store.reserve_ids(conn, len(rows))
+    tables = hotline_store.issue_tables(
         hotline_store.IssueBatch(
             rows=rows,
             decisions=routes.records,
@@ -399,19 +406,24 @@ def issue_batch(
             source=source,
             generation=generation,
         ),
-        Counter(kinds[routes.group].tolist()),
+        issue_ids,
+        placement_ids,
     )
+    kinds = np.array([r["target_kind"] for r in routes.records], dtype=object)
+    return PreparedBatch(tables, Counter(kinds[routes.group].tolist()))
 
 
 class BatchWriter:
-    """Stores batches on the transaction's connection from a second thread, in order, while
-    the caller prepares the next one: the database writes (most of an import's time) and
-    Python's locating and routing overlap instead of taking turns. The caller does not use
+    """Sends batches (their tables' CSV) on the transaction's connection from a second
+    thread, in order, while the caller prepares the next one: the database's writing (most
+    of an import's time) and Python's locating, routing and laying out overlap instead of
+    taking turns. The caller does not use
     the connection until ``wait_for_writes``; after a failed batch the rest are skipped (the
     transaction is lost) and the error is raised to the caller, which rolls back."""
 
-    def __init__(self, conn: Any) -> None:
+    def __init__(self, conn: Any, *, source: str) -> None:
         self._conn = conn
+        self._source = source
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gridmap-import")
         self._futures: list[Future[None]] = []
         self._failed = threading.Event()
@@ -424,15 +436,15 @@ class BatchWriter:
             self._failed.set()  # the caller failed: store nothing more
         self._executor.shutdown(wait=True)  # never leave a COPY running past the block
 
-    def submit(self, batch: hotline_store.IssueBatch) -> None:
+    def submit(self, tables: list[hotline_store.CopyData]) -> None:
         self.check()
-        self._futures.append(self._executor.submit(self._store, batch))
+        self._futures.append(self._executor.submit(self._store, tables))
 
-    def _store(self, batch: hotline_store.IssueBatch) -> None:
+    def _store(self, tables: list[hotline_store.CopyData]) -> None:
         if self._failed.is_set():
             return
         try:
-            hotline_store.store_issues(self._conn, batch)
+            hotline_store.store_issues(self._conn, tables, source=self._source)
         except BaseException:
             self._failed.set()
             raise
@@ -501,14 +513,15 @@ def import_issues(
         # rows imported before are left out of all further work (a second import is cheap)
         candidates = (reason == "").to_numpy()
         known = hotline_store.known_external_ids(conn, source, row_ids[candidates].tolist())
-        # object dtype: pandas' hash-table isin (the Arrow string path converts value by value)
-        seen = pd.Series(row_ids).isin(list(known)).to_numpy() & candidates
+        # object dtype (here and below): pandas' hash-table isin; pandas 3 would otherwise
+        # infer its Arrow strings, whose isin converts value by value (~0.15 s per 100,000)
+        seen = pd.Series(row_ids, dtype=object).isin(list(known)).to_numpy() & candidates
         todo = np.flatnonzero(candidates & ~seen)
         generation = unit_store.active_generation(conn)
         facts = routing_facts(conn, index, taxonomy.categories.name, at=now)
         taken = np.zeros(0, dtype=object)  # ids of the rows stored so far
         again = 0
-        with BatchWriter(conn) as writer:
+        with BatchWriter(conn, source=source) as writer:
             # chunk by chunk: the database stores one while Python locates and routes the next
             for chunk in np.array_split(todo, max(1, -(-len(todo) // CHUNK_ROWS))):
                 located = locate_rows(index, parsed.lon[chunk], parsed.lat[chunk])
@@ -516,7 +529,7 @@ def import_issues(
                 placed = (located["reason"] == "").to_numpy(copy=True)
                 # the same id twice in a file: the first placed row is the issue, the others
                 # are already imported by the time they would be stored
-                ids = pd.Series(row_ids[chunk[placed]])
+                ids = pd.Series(row_ids[chunk[placed]], dtype=object)
                 repeated = (ids.duplicated() | ids.isin(taken)).to_numpy()
                 again += int(repeated.sum())
                 placed[np.flatnonzero(placed)[repeated]] = False
@@ -525,6 +538,7 @@ def import_issues(
                     continue
                 taken = np.concatenate([taken, row_ids[take]])
                 batch = issue_batch(
+                    db,
                     settings,
                     taxonomy,
                     parsed,
@@ -537,7 +551,7 @@ def import_issues(
                 )
                 targets.update(batch.targets)
                 stored += len(take)
-                writer.submit(batch.batch)
+                writer.submit(batch.tables)
             # the rejected rows are laid out while the last batches are written
             rejected = np.flatnonzero((reason != "").to_numpy())
             reasons = reason.to_numpy(dtype=object)
