@@ -288,9 +288,9 @@ PHASES: list[tuple[Any, str, str]] = [
 ]
 PHASE_LABELS = {
     "read": "1 read CSV (pandas, text)",
-    "parse": "2 map columns, categories, dates, ids",
-    "known": "2b ids imported before (one probe per id)",
-    "index": "3 load_unit_index",
+    "index": "1b load_unit_index",
+    "parse": "2 map columns, categories, dates, ids, per batch",
+    "known": "3 ids imported before (one probe per id), per batch",
     "locate": "4 locate (UnitIndex, coordinates), per batch",
     "batch": "5 route, deadlines, ids, CSV of 5 tables, per batch",
     "route": "  of which route (decide per group)",

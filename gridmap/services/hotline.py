@@ -343,7 +343,18 @@ def deadlines_for(taxonomy: Taxonomy, category: np.ndarray, reported_at: pd.Seri
     return Deadlines(due_at, group, sets)
 
 
-CHUNK_ROWS = 20_000  # rows located, routed and stored together (see BatchWriter)
+CHUNK_ROWS = 20_000  # rows parsed, located, routed and stored together (see BatchWriter)
+FIRST_CHUNK_ROWS = 5_000  # the first batch is smaller: the database starts sooner
+
+
+def batch_bounds(n: int) -> list[tuple[int, int]]:
+    """(start, stop) of each batch of ``n`` rows."""
+    bounds, start = [], 0
+    size = min(FIRST_CHUNK_ROWS, CHUNK_ROWS)
+    while start < n:
+        bounds.append((start, min(start + size, n)))
+        start, size = start + size, CHUNK_ROWS
+    return bounds
 
 
 @dataclass
@@ -353,7 +364,7 @@ class PreparedBatch:
 
 
 def issue_batch(
-    db: Database,
+    side: Any,
     settings: Settings,
     taxonomy: Taxonomy,
     parsed: ParsedRows,
@@ -369,9 +380,9 @@ def issue_batch(
     deadlines, their ids and laid out as the store's tables (CSV); ``text``: parsed's text
     fields as object arrays.
 
-    The ids come from the sequences on a connection of their own: the transaction's is busy
-    with the previous batch, and a sequence does not wait for a transaction anyway (ids of
-    an import that fails are skipped, as any rolled-back insert's are)."""
+    The ids come from the sequences on ``side``, a connection besides the transaction's
+    (busy with the previous batch): a sequence does not wait for a transaction anyway (ids
+    of an import that fails are skipped, as any rolled-back insert's are)."""
     category = text["category"][take]
     routes = route_groups(settings, taxonomy, located, category, facts=facts, generation=generation)
     reported_at = parsed.reported_at.array[take]
@@ -395,8 +406,8 @@ def issue_batch(
             "closed_at": parsed.closed_at.array[take],
         }
     )
-    with db.connection() as conn:
-        issue_ids, placement_ids = hotline_store.reserve_ids(conn, len(rows))
+    issue_ids, placement_ids = hotline_store.reserve_ids(side, len(rows))
+    side.commit()
     tables = hotline_store.issue_tables(
         hotline_store.IssueBatch(
             rows=rows,
@@ -494,51 +505,67 @@ def import_issues(
     report = ImportReport(source=source, rows=len(frame))
     with db.connection() as conn:
         taxonomy = taxonomy_in_use(conn)
-    parsed = parse_rows(frame, columns, taxonomy, date_format=date_format)
-    reason = parsed.reason
     index = load_unit_index(db, settings)
     now = datetime.now(UTC)
-    text = {
-        name: getattr(parsed, name).to_numpy(dtype=object)
-        for name in ("external_id", "category", "address", "description")
-    }
-    row_ids = text["external_id"]
-
+    reasons = np.full(len(frame), "", dtype=object)  # why each row was not taken ('' if it was)
+    row_ids = np.full(len(frame), "", dtype=object)
     targets: Counter[str] = Counter()
-    stored = 0
-    with db.transaction() as conn:
+    stored = seen = again = 0
+    # two connections, both taken before the lock (so the import holding it has both): the
+    # transaction's, and a side one for reads and ids while the first is writing
+    with db.transaction() as conn, db.connection() as side:
         # imports of one source take turns: a concurrent import of the same file waits here,
         # then finds this one's rows known and adds nothing
         hotline_store.lock_source(conn, source)
-        # rows imported before are left out of all further work (a second import is cheap)
-        candidates = (reason == "").to_numpy()
-        known = hotline_store.known_external_ids(conn, source, row_ids[candidates].tolist())
-        # object dtype (here and below): pandas' hash-table isin; pandas 3 would otherwise
-        # infer its Arrow strings, whose isin converts value by value (~0.15 s per 100,000)
-        seen = pd.Series(row_ids, dtype=object).isin(list(known)).to_numpy() & candidates
-        todo = np.flatnonzero(candidates & ~seen)
         generation = unit_store.active_generation(conn)
         facts = routing_facts(conn, index, taxonomy.categories.name, at=now)
         taken = np.zeros(0, dtype=object)  # ids of the rows stored so far
-        again = 0
         with BatchWriter(conn, source=source) as writer:
-            # chunk by chunk: the database stores one while Python locates and routes the next
-            for chunk in np.array_split(todo, max(1, -(-len(todo) // CHUNK_ROWS))):
-                located = locate_rows(index, parsed.lon[chunk], parsed.lat[chunk])
-                reason.iloc[chunk] = located["reason"].to_numpy()
+            # batch by batch, from parsing on: the database stores one batch while Python
+            # prepares the next, and starts after the first (small) one
+            for start, stop in batch_bounds(len(frame)):
+                parsed = parse_rows(
+                    frame.iloc[start:stop].reset_index(drop=True),
+                    columns,
+                    taxonomy,
+                    date_format=date_format,
+                )
+                text = {
+                    name: getattr(parsed, name).to_numpy(dtype=object)
+                    for name in ("external_id", "category", "address", "description")
+                }
+                ids = text["external_id"]
+                row_ids[start:stop] = ids
+                reason = parsed.reason
+                # rows imported before are left out of all further work (a second import
+                # is cheap). Probed on the side connection (the transaction's is writing):
+                # under the lock, every row of this source not stored by this import is
+                # committed, so visible there; this import's own are in ``taken``
+                candidates = (reason == "").to_numpy()
+                known = hotline_store.known_external_ids(side, source, ids[candidates].tolist())
+                side.commit()
+                # object dtype (here and below): pandas' hash-table isin; pandas 3 would
+                # otherwise infer its Arrow strings, whose isin converts value by value
+                before = pd.Series(ids, dtype=object).isin(list(known)).to_numpy() & candidates
+                seen += int(before.sum())
+                todo = np.flatnonzero(candidates & ~before)
+
+                located = locate_rows(index, parsed.lon[todo], parsed.lat[todo])
+                reason.iloc[todo] = located["reason"].to_numpy()
+                reasons[start:stop] = reason.to_numpy(dtype=object)
                 placed = (located["reason"] == "").to_numpy(copy=True)
                 # the same id twice in a file: the first placed row is the issue, the others
                 # are already imported by the time they would be stored
-                ids = pd.Series(row_ids[chunk[placed]], dtype=object)
-                repeated = (ids.duplicated() | ids.isin(taken)).to_numpy()
+                placed_ids = pd.Series(ids[todo[placed]], dtype=object)
+                repeated = (placed_ids.duplicated() | placed_ids.isin(taken)).to_numpy()
                 again += int(repeated.sum())
                 placed[np.flatnonzero(placed)[repeated]] = False
-                take, located = chunk[placed], located[placed].reset_index(drop=True)
+                take, located = todo[placed], located[placed].reset_index(drop=True)
                 if not len(take):
                     continue
-                taken = np.concatenate([taken, row_ids[take]])
+                taken = np.concatenate([taken, ids[take]])
                 batch = issue_batch(
-                    db,
+                    side,
                     settings,
                     taxonomy,
                     parsed,
@@ -553,8 +580,7 @@ def import_issues(
                 stored += len(take)
                 writer.submit(batch.tables)
             # the rejected rows are laid out while the last batches are written
-            rejected = np.flatnonzero((reason != "").to_numpy())
-            reasons = reason.to_numpy(dtype=object)
+            rejected = np.flatnonzero(reasons != "")
             prints = row_fingerprints(frame, rejected)
             # each rejected row as it was, as JSON text, in one call (JSON escapes newlines)
             raw = (
@@ -580,7 +606,7 @@ def import_issues(
             source=source,
         )
     report.imported = stored
-    report.already_imported = int(seen.sum()) + again
+    report.already_imported = seen + again
     report.rejected = Counter(str(r) for r in reasons[rejected].tolist())
     report.targets = targets  # how the new rows were routed (none on a repeated import)
     LOGGER.info("imported %s: %s", path, report)
