@@ -1,10 +1,13 @@
 """Use case: import a hotline export (12345, MyLA311 ...) as issues, set-based: rows are read
-and mapped in one frame, located with the in-memory unit index, routed once per distinct
-unit x category (the same rule function as intake), given their deadlines once per category
-and filing day (or instant, for limits counted in hours), and written in one transaction with
-COPY. Rows that cannot be taken go to ``issue_rejected`` with the reason; a row seen before
-(same source and id) is skipped before any of that work, so importing a file twice adds
-nothing and costs little.
+in one frame and, batch by batch (20,000 rows), mapped, located with the in-memory unit
+index, routed once per distinct unit x category (the same rule function as intake), given
+their deadlines once per category and filing day (or instant, for limits counted in hours),
+and written in one transaction: each batch's issues, events, routing decisions, placements
+and placement units by one COPY per table, sent by a second thread while the next batch is
+prepared. Rows that cannot be taken go to ``issue_rejected`` with the reason; a row seen
+before (same source and id) is skipped before any of that work, so importing a file twice
+adds nothing and costs little. Imports of one source take turns (an advisory lock); a row
+another client stores meanwhile under the same id refuses the whole import (409).
 
 No step loops over the rows in Python: each works on whole columns, and the per-row Python
 work is done once per distinct value (category name, unit x category, filing day)."""
