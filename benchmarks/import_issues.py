@@ -96,6 +96,7 @@ DAYS = 31  # dates spread from the sample's first day over a month (no DST chang
 BAD_SHARE = 0.01  # per kind of bad row
 UNKNOWN_TYPES = ("Pothole - Small Asphalt Repair", "Tree Emergency", "Sidewalk Repair")
 BAD_DATES = ("", "13/45/20 25:99", "2020-02-30", "yesterday")
+DATE_COLUMNS = ("createddate", "updateddate", "servicedate", "closeddate")
 
 
 # --- set-up ------------------------------------------------------------------------------------
@@ -196,20 +197,28 @@ def make_export(path: Path, rows: int, rng: np.random.Generator) -> pd.Series:
     frame.loc[has, "latitude"] = np.char.mod("%.8f", lat[has])
     frame.loc[has, "longitude"] = np.char.mod("%.7f", lon[has])
 
-    created = pd.to_datetime(frame["createddate"], format="%m/%d/%y %H:%M")
-    created += pd.to_timedelta(rng.integers(0, DAYS, rows), unit="D")
-    created += pd.to_timedelta(rng.integers(-30, 31, rows), unit="min")
-    # the export's own style: no leading zeros (1/9/20 7:05)
-    frame["createddate"] = (
-        created.dt.month.astype(str)
-        + "/"
-        + created.dt.day.astype(str)
-        + "/"
-        + created.dt.strftime("%y")
-        + " "
-        + created.dt.hour.astype(str)
-        + created.dt.strftime(":%M")
+    # every date of a row moves by the same shift, so that a request is still closed after
+    # it was created (an import rejects a closing date before the report as a bad date)
+    shift = pd.to_timedelta(rng.integers(0, DAYS, rows), unit="D") + pd.to_timedelta(
+        rng.integers(-30, 31, rows), unit="min"
     )
+    for column in DATE_COLUMNS:
+        stamps = pd.to_datetime(frame[column], format="%m/%d/%y %H:%M", errors="coerce") + shift
+        # the export's own style: no leading zeros (1/9/20 7:05); blank stays blank
+        frame[column] = (
+            (
+                stamps.dt.month.astype("Int64").astype(str)
+                + "/"
+                + stamps.dt.day.astype("Int64").astype(str)
+                + "/"
+                + stamps.dt.strftime("%y")
+                + " "
+                + stamps.dt.hour.astype("Int64").astype(str)
+                + stamps.dt.strftime(":%M")
+            )
+            .where(stamps.notna(), "")
+            .astype(object)
+        )
 
     expected = pd.Series("", index=frame.index, dtype=object)
     kinds = rng.choice(5, rows, p=[1 - 4 * BAD_SHARE, *[BAD_SHARE] * 4])
@@ -270,29 +279,34 @@ PHASES: list[tuple[Any, str, str]] = [
     (hotline, "locate_rows", "locate"),
     (hotline, "route_groups", "route"),
     (hotline, "deadlines_for", "deadlines"),
-    (hotline_store, "load_issues", "copy_load"),
-    (hotline_store, "insert_issues", "insert_issues"),
-    (hotline_store, "insert_events", "insert_events"),
-    (hotline_store, "insert_decisions", "insert_decisions"),
-    (hotline_store, "insert_placements", "insert_placements"),
+    (hotline, "issue_batch", "batch"),
+    (hotline_store, "reserve_ids", "reserve"),
+    (hotline_store, "issue_tables", "tables"),
+    (hotline_store, "store_issues", "store"),
+    (hotline, "wait_for_writes", "wait"),
     (hotline_store, "copy_rejected_in", "rejected"),
 ]
 PHASE_LABELS = {
     "read": "1 read CSV (pandas, text)",
-    "parse": "2 map columns, categories, dates, ids",
-    "known": "2b ids imported before (one probe per id)",
-    "index": "3 load_unit_index",
-    "locate": "4 locate (UnitIndex, coordinates)",
-    "route": "5 route (workers, rules, decide per group)",
-    "deadlines": "6 deadlines (working calendar)",
-    "copy_load": "7 COPY rows into the load table",
-    "insert_issues": "8 INSERT issues (ON CONFLICT skip)",
-    "insert_events": "9 INSERT events (one per issue)",
-    "insert_decisions": "10 INSERT routing decisions",
-    "insert_placements": "11 INSERT placements + units",
-    "rejected": "12 rejected rows (COPY + INSERT)",
-    "commit": "13 commit",
+    "index": "1b load_unit_index",
+    "parse": "2 map columns, categories, dates, ids, per batch",
+    "known": "3 ids imported before (one probe per id), per batch",
+    "locate": "4 locate (UnitIndex, coordinates), per batch",
+    "batch": "5 route, deadlines, ids, CSV of 5 tables, per batch",
+    "route": "  of which route (decide per group)",
+    "deadlines": "  of which deadlines (working calendar)",
+    "reserve": "  of which reserve issue and placement ids",
+    "tables": "  of which rows of 5 tables as CSV",
+    "wait": "6 wait for the writer after the last batch",
+    "store": "writer thread: COPY 5 tables per batch (overlaps 4-6)",
+    "rejected": "7 rejected rows (COPY + INSERT)",
+    "commit": "8 commit",
 }
+
+
+# phases inside another one, or in the writer thread while the main thread's run: not in
+# the sum of the main thread's phases
+NESTED = {"route", "deadlines", "reserve", "tables", "store"}
 
 
 @contextmanager
@@ -337,7 +351,7 @@ def clear_issues(db: Database) -> None:
 
 
 def phase_rows(t: dict[str, float], anchor: float, *, goal: bool) -> list[Row]:
-    pieces = sum(t[key] for key in PHASE_LABELS)
+    pieces = sum(t[key] for key in PHASE_LABELS if key not in NESTED)
     rows = [
         Row(
             "import_issues end to end",

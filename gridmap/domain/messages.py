@@ -687,6 +687,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Idempotency-Key {idem_key!r} was already used for a different request",
         "zh-CN": "幂等键 {idem_key!r} 已用于另一个不同的请求",
     },
+    "import_clash": {
+        "en": "import from {source} refused, nothing was stored: a row with the same id was "
+        "stored meanwhile by another client ({detail}); run the import again to add the rest",
+        "zh-CN": "来自 {source} 的导入被拒绝，未保存任何数据：另一个客户端同时保存了相同编号的记录"
+        "（{detail}）；请重新导入以添加其余记录",
+    },
     "photo_empty": {"en": "photo {index} is empty", "zh-CN": "第 {index} 张照片为空"},
     "photo_too_large": {
         "en": "photo {index} is {size} bytes; at most {limit} are allowed",

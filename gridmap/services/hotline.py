@@ -1,10 +1,13 @@
 """Use case: import a hotline export (12345, MyLA311 ...) as issues, set-based: rows are read
-and mapped in one frame, located with the in-memory unit index, routed once per distinct
-unit x category (the same rule function as intake), given their deadlines once per category
-and filing day (or instant, for limits counted in hours), and written in one transaction with
-COPY. Rows that cannot be taken go to ``issue_rejected`` with the reason; a row seen before
-(same source and id) is skipped before any of that work, so importing a file twice adds
-nothing and costs little.
+in one frame and, batch by batch (20,000 rows), mapped, located with the in-memory unit
+index, routed once per distinct unit x category (the same rule function as intake), given
+their deadlines once per category and filing day (or instant, for limits counted in hours),
+and written in one transaction: each batch's issues, events, routing decisions, placements
+and placement units by one COPY per table, sent by a second thread while the next batch is
+prepared. Rows that cannot be taken go to ``issue_rejected`` with the reason; a row seen
+before (same source and id) is skipped before any of that work, so importing a file twice
+adds nothing and costs little. Imports of one source take turns (an advisory lock); a row
+another client stores meanwhile under the same id refuses the whole import (409).
 
 No step loops over the rows in Python: each works on whole columns, and the per-row Python
 work is done once per distinct value (category name, unit x category, filing day)."""
@@ -13,7 +16,9 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -224,14 +229,30 @@ class Routes:
     records: list[dict[str, Any]]
 
 
+@dataclass
+class RoutingFacts:
+    """What routing reads from the database, read once per import: the workers of every
+    unit (on duty or not at the import's time) and the responsibility rules."""
+
+    workers: dict[tuple[str, str], list[Any]]
+    rules: Any
+
+
+def routing_facts(conn: Any, index: UnitIndex, set_name: str, *, at: datetime) -> RoutingFacts:
+    units = [
+        [{"level": str(lv), "code": str(c)}]
+        for lv, c in zip(index.unit_level, index.unit_code, strict=True)
+    ]
+    return RoutingFacts(workers_for(conn, units, at=at), responsibility_rules(conn, set_name))
+
+
 def route_groups(
-    conn: Any,
     settings: Settings,
     taxonomy: Taxonomy,
     located: pd.DataFrame,
     category: np.ndarray,
     *,
-    at: datetime,
+    facts: RoutingFacts,
     generation: int | None,
 ) -> Routes:
     """Rows in the same unit chain, of the same category and alike near an edge route alike:
@@ -254,14 +275,12 @@ def route_groups(
         ]
         for g in range(len(first))
     ]
-    workers = workers_for(conn, chains, at=at)
-    rules = responsibility_rules(conn, taxonomy.categories.name)
     records = []
     for i, chain in zip(first.tolist(), chains, strict=True):
         decision = decide(
             route_input(taxonomy.categories.category(category[i]), chain, float(edges[i])),
-            workers=workers,
-            rules=rules,
+            workers=facts.workers,
+            rules=facts.rules,
             edge_margin_m=settings.edge_margin_m,
         )
         records.append(decision_record(decision, generation))
@@ -327,6 +346,139 @@ def deadlines_for(taxonomy: Taxonomy, category: np.ndarray, reported_at: pd.Seri
     return Deadlines(due_at, group, sets)
 
 
+CHUNK_ROWS = 20_000  # rows parsed, located, routed and stored together (see BatchWriter)
+FIRST_CHUNK_ROWS = 5_000  # the first batch is smaller: the database starts sooner
+
+
+def batch_bounds(n: int) -> list[tuple[int, int]]:
+    """(start, stop) of each batch of ``n`` rows."""
+    bounds, start = [], 0
+    size = min(FIRST_CHUNK_ROWS, CHUNK_ROWS)
+    while start < n:
+        bounds.append((start, min(start + size, n)))
+        start, size = start + size, CHUNK_ROWS
+    return bounds
+
+
+@dataclass
+class PreparedBatch:
+    tables: list[hotline_store.CopyData]  # what the writer sends
+    targets: Counter[str]  # how its rows were routed
+
+
+def issue_batch(
+    side: Any,
+    settings: Settings,
+    taxonomy: Taxonomy,
+    parsed: ParsedRows,
+    text: dict[str, np.ndarray],
+    take: np.ndarray,
+    located: pd.DataFrame,
+    *,
+    facts: RoutingFacts,
+    generation: int | None,
+    source: str,
+) -> PreparedBatch:
+    """The rows ``take`` (positions; ``located`` is their location) routed, given their
+    deadlines, their ids and laid out as the store's tables (CSV); ``text``: parsed's text
+    fields as object arrays.
+
+    The ids come from the sequences on ``side``, a connection besides the transaction's
+    (busy with the previous batch): a sequence does not wait for a transaction anyway (ids
+    of an import that fails are skipped, as any rolled-back insert's are)."""
+    category = text["category"][take]
+    routes = route_groups(settings, taxonomy, located, category, facts=facts, generation=generation)
+    reported_at = parsed.reported_at.array[take]
+    deadlines = deadlines_for(taxonomy, category, pd.Series(reported_at))
+    severity = {c.code: c.severity for c in taxonomy.categories.categories}
+    address = text["address"][take]
+    rows = pd.DataFrame(
+        {
+            "external_id": text["external_id"][take],
+            "category_code": category,
+            "severity": pd.Series(category, dtype=object).map(severity).to_numpy(),
+            "reported_at": reported_at,
+            "due_at": deadlines.due_at.array,
+            "deadline_group": deadlines.group,
+            "lon": parsed.lon[take],
+            "lat": parsed.lat[take],
+            "address": np.where(address != "", address, None),
+            "description": text["description"][take],
+            "edge_distance_m": located["edge_distance_m"].to_numpy(dtype=float),
+            "decision_group": routes.group,
+            "closed_at": parsed.closed_at.array[take],
+        }
+    )
+    issue_ids, placement_ids = hotline_store.reserve_ids(side, len(rows))
+    side.commit()
+    tables = hotline_store.issue_tables(
+        hotline_store.IssueBatch(
+            rows=rows,
+            decisions=routes.records,
+            deadlines=deadlines.sets,
+            set_name=taxonomy.categories.name,
+            source=source,
+            generation=generation,
+        ),
+        issue_ids,
+        placement_ids,
+    )
+    kinds = np.array([r["target_kind"] for r in routes.records], dtype=object)
+    return PreparedBatch(tables, Counter(kinds[routes.group].tolist()))
+
+
+class BatchWriter:
+    """Sends batches (their tables' CSV) on the transaction's connection from a second
+    thread, in order, while the caller prepares the next one: the database's writing (most
+    of an import's time) and Python's locating, routing and laying out overlap instead of
+    taking turns. The caller does not use
+    the connection until ``wait_for_writes``; after a failed batch the rest are skipped (the
+    transaction is lost) and the error is raised to the caller, which rolls back."""
+
+    def __init__(self, conn: Any, *, source: str) -> None:
+        self._conn = conn
+        self._source = source
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gridmap-import")
+        self._futures: list[Future[None]] = []
+        self._failed = threading.Event()
+
+    def __enter__(self) -> BatchWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if exc[0] is not None:
+            self._failed.set()  # the caller failed: store nothing more
+        self._executor.shutdown(wait=True)  # never leave a COPY running past the block
+
+    def submit(self, tables: list[hotline_store.CopyData]) -> None:
+        self.check()
+        self._futures.append(self._executor.submit(self._store, tables))
+
+    def _store(self, tables: list[hotline_store.CopyData]) -> None:
+        if self._failed.is_set():
+            return
+        try:
+            hotline_store.store_issues(self._conn, tables, source=self._source)
+        except BaseException:
+            self._failed.set()
+            raise
+
+    def check(self) -> None:
+        """Raise a finished batch's error now rather than preparing more for nothing."""
+        for future in self._futures:
+            if future.done() and future.exception() is not None:
+                future.result()
+
+    def wait(self) -> None:
+        for future in self._futures:
+            future.result()
+
+
+def wait_for_writes(writer: BatchWriter) -> None:
+    """Until every batch is stored (what the database still had to do after Python)."""
+    writer.wait()
+
+
 def import_issues(
     db: Database,
     settings: Settings,
@@ -356,77 +508,98 @@ def import_issues(
     report = ImportReport(source=source, rows=len(frame))
     with db.connection() as conn:
         taxonomy = taxonomy_in_use(conn)
-    parsed = parse_rows(frame, columns, taxonomy, date_format=date_format)
-    reason = parsed.reason
-
-    # rows imported before are left out of all further work (a second import is cheap); the
-    # INSERT still skips any that a concurrent import stores meanwhile
-    with db.connection() as conn:
-        known = hotline_store.known_external_ids(
-            conn, source, parsed.external_id[reason == ""].tolist()
-        )
-    # object dtype: pandas' hash-table isin (the Arrow string path converts value by value)
-    row_ids = pd.Series(parsed.external_id.to_numpy(dtype=object))
-    seen = row_ids.isin(list(known)).to_numpy() & (reason == "").to_numpy()
-    todo = np.flatnonzero((reason == "").to_numpy() & ~seen)
-
     index = load_unit_index(db, settings)
-    located = locate_rows(index, parsed.lon[todo], parsed.lat[todo])
-    reason.iloc[todo] = located["reason"].to_numpy()
-    placed = (located["reason"] == "").to_numpy()
-    take, located = todo[placed], located[placed].reset_index(drop=True)
-    category = parsed.category.to_numpy(dtype=object)[take]
-    severity = {c.code: c.severity for c in taxonomy.categories.categories}
     now = datetime.now(UTC)
-
-    with db.transaction() as conn:
+    reasons = np.full(len(frame), "", dtype=object)  # why each row was not taken ('' if it was)
+    row_ids = np.full(len(frame), "", dtype=object)
+    targets: Counter[str] = Counter()
+    stored = seen = again = 0
+    # two connections, both taken before the lock (so the import holding it has both): the
+    # transaction's, and a side one for reads and ids while the first is writing
+    with db.transaction() as conn, db.connection() as side:
+        # imports of one source take turns: a concurrent import of the same file waits here,
+        # then finds this one's rows known and adds nothing
+        hotline_store.lock_source(conn, source)
         generation = unit_store.active_generation(conn)
-        routes = route_groups(
-            conn, settings, taxonomy, located, category, at=now, generation=generation
-        )
-        deadlines = deadlines_for(taxonomy, category, parsed.reported_at.iloc[take])
-        load = pd.DataFrame(
-            {
-                "external_id": parsed.external_id.to_numpy(dtype=object)[take],
-                "category_code": category,
-                "severity": pd.Series(category, dtype=object).map(severity).to_numpy(),
-                "reported_at": parsed.reported_at.iloc[take].to_numpy(),
-                "due_at": deadlines.due_at.to_numpy(),
-                "deadline_group": deadlines.group,
-                "lon": parsed.lon[take],
-                "lat": parsed.lat[take],
-                "address": parsed.address.to_numpy(dtype=object)[take],
-                "description": parsed.description.to_numpy(dtype=object)[take],
-                "edge_distance_m": located["edge_distance_m"].to_numpy(dtype=float),
-                "decision_group": routes.group,
-                "closed_at": parsed.closed_at.iloc[take].to_numpy(),
-            }
-        )
-        load["address"] = load["address"].where(load["address"] != "", None)
-        hotline_store.load_issues(conn, load, routes.records, deadlines.sets)
-        inserted = hotline_store.insert_issues(
-            conn, set_name=taxonomy.categories.name, source=source
-        )
-        hotline_store.insert_events(conn, source=source)
-        hotline_store.insert_decisions(conn)
-        hotline_store.insert_placements(conn, generation=generation)
-        rejected = np.flatnonzero((reason != "").to_numpy())
-        ids, reasons = parsed.external_id.to_numpy(dtype=object), reason.to_numpy(dtype=object)
-        prints = row_fingerprints(frame, rejected)
-        # each rejected row as it was, as JSON text, in one call (JSON escapes newlines)
-        raw = (
-            frame.iloc[rejected]
-            .to_json(orient="records", lines=True, force_ascii=False)
-            .splitlines()
-            if len(rejected)
-            else []
-        )
+        facts = routing_facts(conn, index, taxonomy.categories.name, at=now)
+        taken = np.zeros(0, dtype=object)  # ids of the rows stored so far
+        with BatchWriter(conn, source=source) as writer:
+            # batch by batch, from parsing on: the database stores one batch while Python
+            # prepares the next, and starts after the first (small) one
+            for start, stop in batch_bounds(len(frame)):
+                parsed = parse_rows(
+                    frame.iloc[start:stop].reset_index(drop=True),
+                    columns,
+                    taxonomy,
+                    date_format=date_format,
+                )
+                text = {
+                    name: getattr(parsed, name).to_numpy(dtype=object)
+                    for name in ("external_id", "category", "address", "description")
+                }
+                ids = text["external_id"]
+                row_ids[start:stop] = ids
+                reason = parsed.reason
+                # rows imported before are left out of all further work (a second import
+                # is cheap). Probed on the side connection (the transaction's is writing):
+                # under the lock, every row of this source not stored by this import is
+                # committed, so visible there; this import's own are in ``taken``
+                candidates = (reason == "").to_numpy()
+                known = hotline_store.known_external_ids(side, source, ids[candidates].tolist())
+                side.commit()
+                # object dtype (here and below): pandas' hash-table isin; pandas 3 would
+                # otherwise infer its Arrow strings, whose isin converts value by value
+                before = pd.Series(ids, dtype=object).isin(list(known)).to_numpy() & candidates
+                seen += int(before.sum())
+                todo = np.flatnonzero(candidates & ~before)
+
+                located = locate_rows(index, parsed.lon[todo], parsed.lat[todo])
+                reason.iloc[todo] = located["reason"].to_numpy()
+                reasons[start:stop] = reason.to_numpy(dtype=object)
+                placed = (located["reason"] == "").to_numpy(copy=True)
+                # the same id twice in a file: the first placed row is the issue, the others
+                # are already imported by the time they would be stored
+                placed_ids = pd.Series(ids[todo[placed]], dtype=object)
+                repeated = (placed_ids.duplicated() | placed_ids.isin(taken)).to_numpy()
+                again += int(repeated.sum())
+                placed[np.flatnonzero(placed)[repeated]] = False
+                take, located = todo[placed], located[placed].reset_index(drop=True)
+                if not len(take):
+                    continue
+                taken = np.concatenate([taken, ids[take]])
+                batch = issue_batch(
+                    side,
+                    settings,
+                    taxonomy,
+                    parsed,
+                    text,
+                    take,
+                    located,
+                    facts=facts,
+                    generation=generation,
+                    source=source,
+                )
+                targets.update(batch.targets)
+                stored += len(take)
+                writer.submit(batch.tables)
+            # the rejected rows are laid out while the last batches are written
+            rejected = np.flatnonzero(reasons != "")
+            prints = row_fingerprints(frame, rejected)
+            # each rejected row as it was, as JSON text, in one call (JSON escapes newlines)
+            raw = (
+                frame.iloc[rejected]
+                .to_json(orient="records", lines=True, force_ascii=False)
+                .splitlines()
+                if len(rejected)
+                else []
+            )
+            wait_for_writes(writer)
         hotline_store.copy_rejected_in(
             conn,
             [
                 {
                     "row_number": int(i) + 2,
-                    "external_id": ids[i],
+                    "external_id": row_ids[i],
                     "fingerprint": prints[k],
                     "reason": reasons[i],
                     "raw": raw[k],
@@ -435,12 +608,9 @@ def import_issues(
             ],
             source=source,
         )
-    report.imported = inserted
-    report.already_imported = int(seen.sum()) + len(take) - inserted
+    report.imported = stored
+    report.already_imported = seen + again
     report.rejected = Counter(str(r) for r in reasons[rejected].tolist())
-    # how the new rows were routed (none on a repeated import)
-    if inserted:
-        kinds = np.array([r["target_kind"] for r in routes.records], dtype=object)
-        report.targets = Counter(kinds[routes.group].tolist())
+    report.targets = targets  # how the new rows were routed (none on a repeated import)
     LOGGER.info("imported %s: %s", path, report)
     return report

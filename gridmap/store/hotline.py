@@ -1,27 +1,43 @@
 """Bulk writes of a hotline import: issues with their first events, routing decisions and
-placements in a few set-based statements, and the rejected rows.
+placements, each table in one COPY of its final rows, and the rejected rows.
 
-The rows go to a temporary load table in one CSV COPY; a routing decision and a deadline set
-are shared by many rows (one per unit x category, one per category x filing day), so each is
-sent once in a small table and the rows carry its number. The INSERTs then copy the stored
-JSON values instead of parsing the same text for every row."""
+The issue and placement ids are taken from their sequences up front (``reserve_ids``), so
+every child row (event, decision, placement, placement unit) is known before anything is
+written and each table is filled by one CSV COPY straight into it: no staging table, no
+``INSERT ... SELECT`` joining it back, no ``RETURNING``. COPY writes the given values into
+the identity columns (as ``INSERT ... OVERRIDING SYSTEM VALUE`` would).
+
+A routing decision and a deadline set are shared by many rows (one per unit x category, one
+per category x filing day): each is turned into JSON text once, and the rows take it by
+number (Arrow ``take``), so no per-row Python work is left here either.
+
+COPY has no ``ON CONFLICT``: the caller holds ``lock_source`` and leaves out the ids
+``known_external_ids`` finds, so a second import of the same file (even a concurrent one,
+which waits for the first) adds nothing; a row that another path (an API client reporting
+with the same external id) stores meanwhile makes the COPY fail on the unique index, and the
+whole import is refused with ``AmbiguousError`` (409) and rolled back."""
 
 from __future__ import annotations
 
 import json
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import psycopg
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from gridmap.store.db import arrow_table, copy_csv, copy_rows
+from gridmap.errors import AmbiguousError
+from gridmap.store.db import arrow_table, copy_data, copy_rows, csv_data
 
 LOGGER = logging.getLogger(__name__)
 
-LOAD_SCHEMA = pa.schema(
+# what each new issue brings of its own; the rest comes from its decision and deadline set
+ROW_SCHEMA = pa.schema(
     [
         ("external_id", pa.string()),
         ("category_code", pa.string()),
@@ -38,170 +54,257 @@ LOAD_SCHEMA = pa.schema(
         ("closed_at", pa.timestamp("us", tz="UTC")),
     ]
 )
-_DECISION_COLUMNS = (
-    "decision_group",
-    "generation",
-    "unit_level",
-    "unit_code",
-    "target_kind",
-    "worker_id",
-    "department_code",
-    "needs_confirmation",
-    "steps",
+_DECISION_SCHEMA = pa.schema(
+    [
+        ("generation", pa.int32()),
+        ("unit_level", pa.string()),
+        ("unit_code", pa.string()),
+        ("target_kind", pa.string()),
+        ("worker_id", pa.int32()),
+        ("department_code", pa.string()),
+        ("needs_confirmation", pa.bool_()),
+    ]
 )
 
 
+@dataclass
+class IssueBatch:
+    """New issues of one import: ``rows`` (ROW_SCHEMA's columns, one per issue), the routing
+    decisions and deadline sets (JSON text) they point to by number."""
+
+    rows: pd.DataFrame
+    decisions: Sequence[dict[str, Any]]
+    deadlines: Sequence[str]
+    set_name: str
+    source: str
+    generation: int | None
+
+
+def lock_source(conn: psycopg.Connection, source: str) -> None:
+    """Imports from one source take turns until the end of the transaction: the second one
+    then finds the first one's rows already there instead of clashing with them."""
+    conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"gridmap.import:{source}",)
+    )
+
+
 def known_external_ids(conn: psycopg.Connection, source: str, ids: Sequence[str]) -> set[str]:
-    """The ids among ``ids`` already imported from ``source`` (one indexed probe per id)."""
+    """The ids among ``ids`` already imported from ``source`` (one indexed probe per id).
+
+    The ids travel as one text split by the server: psycopg adapting a list of 100,000
+    strings to an array takes ~0.2 s. Ids holding a line break go as an array."""
+    values: str | list[str]
+    if "\n" not in "".join(ids):
+        values, split = "\n".join(ids), "string_to_array(%(ids)s, E'\\n')"
+    else:
+        values, split = list(ids), "%(ids)s::text[]"
     rows = conn.execute(
-        """
-        SELECT i.external_id
-        FROM unnest(%(ids)s::text[]) AS u(id)
-        JOIN issue i ON i.external_source = %(source)s AND i.external_id = u.id
-        """,
-        {"ids": list(ids), "source": source},
+        psycopg.sql.SQL(
+            """
+            SELECT i.external_id
+            FROM unnest({}) AS u(id)
+            JOIN issue i ON i.external_source = %(source)s AND i.external_id = u.id
+            """
+        ).format(psycopg.sql.SQL(split)),
+        {"ids": values, "source": source},
     ).fetchall()
     return {r[0] for r in rows}
 
 
-def load_issues(
-    conn: psycopg.Connection,
-    frame: pd.DataFrame,
-    decisions: Sequence[dict[str, Any]],
-    deadlines: Sequence[str],
-) -> None:
-    """Stage the rows (LOAD_SCHEMA's columns of ``frame``) with the decisions and deadline
-    sets (JSON text) they point to by number; the tables go with the transaction."""
-    conn.execute(
+def reserve_ids(conn: psycopg.Connection, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` new issue ids and ``n`` new placement ids, ascending, from the tables' own
+    sequences (so intake, which takes its ids there too, never collides with them)."""
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    row = conn.execute(
         """
-        CREATE TEMP TABLE issue_load (
-            external_id text, category_code text, severity text, reported_at timestamptz,
-            due_at timestamptz, deadline_group integer, lon float8, lat float8, address text,
-            description text, edge_distance_m float8, decision_group integer,
-            closed_at timestamptz
-        ) ON COMMIT DROP;
-        CREATE TEMP TABLE decision_load (
-            decision_group integer PRIMARY KEY, generation integer, unit_level text,
-            unit_code text, target_kind text, worker_id integer, department_code text,
-            needs_confirmation boolean, steps jsonb
-        ) ON COMMIT DROP;
-        CREATE TEMP TABLE deadline_load (
-            deadline_group integer PRIMARY KEY, deadlines jsonb
-        ) ON COMMIT DROP
-        """
-    )
-    copy_csv(
-        conn,
-        f"COPY issue_load ({', '.join(LOAD_SCHEMA.names)}) FROM STDIN (FORMAT csv)",
-        arrow_table(frame, LOAD_SCHEMA),
-    )
-    copy_rows(
-        conn,
-        "decision_load",
-        _DECISION_COLUMNS,
-        (
-            (
-                group,
-                *(d[c] for c in _DECISION_COLUMNS[1:-1]),
-                json.dumps(d["steps"], ensure_ascii=False, default=str),
-            )
-            for group, d in enumerate(decisions)
-        ),
-    )
-    copy_rows(conn, "deadline_load", ("deadline_group", "deadlines"), enumerate(deadlines))
-    conn.execute("ANALYZE issue_load")  # the joins below are planned on real row counts
-
-
-def insert_issues(conn: psycopg.Connection, *, set_name: str, source: str) -> int:
-    """Insert the staged rows not imported before (by source + external id); returns how
-    many. ``issue_new`` keeps what the later statements need of each new issue."""
-    conn.execute(
-        """
-        CREATE TEMP TABLE issue_new ON COMMIT DROP AS
-        WITH ins AS (
-            INSERT INTO issue (set_name, category_code, description, channel, geom, input_lon,
-                input_lat, input_coord_type, address, external_source, external_id, state,
-                severity, reported_at, due_at, deadlines, generation, unit_level, unit_code,
-                edge_distance_m, target_kind, worker_id, department_code, needs_confirmation,
-                closed_at)
-            SELECT %(set)s, l.category_code, l.description, 'import',
-                ST_SetSRID(ST_MakePoint(l.lon, l.lat), 4326), l.lon, l.lat, 'wgs84', l.address,
-                %(source)s, l.external_id,
-                -- closed in the exporting system: closed here too, with its own closing time
-                CASE WHEN l.closed_at IS NOT NULL THEN 'closed'
-                     WHEN d.target_kind = 'triage' THEN 'triage' ELSE 'dispatched' END,
-                l.severity, l.reported_at, l.due_at, t.deadlines, d.generation, d.unit_level,
-                d.unit_code, l.edge_distance_m, d.target_kind, d.worker_id, d.department_code,
-                d.needs_confirmation, l.closed_at
-            FROM issue_load l
-            JOIN decision_load d USING (decision_group)
-            JOIN deadline_load t USING (deadline_group)
-            ON CONFLICT (external_source, external_id) DO NOTHING
-            RETURNING id, external_id, state, input_lon AS lon, input_lat AS lat, generation,
-                unit_level, unit_code, worker_id, department_code
-        ) SELECT * FROM ins
-        """,
-        {"set": set_name, "source": source},
-    )
-    row = conn.execute("SELECT count(*) FROM issue_new").fetchone()
-    assert row is not None
-    conn.execute("ANALYZE issue_new")
-    return int(row[0])
-
-
-def insert_events(conn: psycopg.Connection, *, source: str) -> None:
-    """One event per new issue, from nothing to the state the import left it in.
-
-    Intake through the API records reported, filed and dispatched as three steps because
-    they happen here one after the other. An imported row was reported to the hotline
-    earlier, and the import files and dispatches it in one step: one event says that, with
-    the target in its data, at a third of the rows (and of the foreign-key checks) of three
-    events per issue, which is most of an import's write time."""
-    conn.execute(
-        """
-        INSERT INTO issue_event (issue_id, actor, from_state, to_state, data)
-        SELECT n.id, %(actor)s, NULL, n.state,
-               jsonb_build_object('channel', 'import', 'source', %(source)s::text,
-                                  'worker_id', n.worker_id, 'department', n.department_code)
-        FROM issue_new n
-        ORDER BY n.id
-        """,
-        {"actor": f"import:{source}", "source": source},
-    )
-
-
-def insert_decisions(conn: psycopg.Connection) -> None:
-    """Each new issue's routing decision with its reasons."""
-    conn.execute(
-        """
-        INSERT INTO routing_decision (issue_id, generation, unit_level, unit_code, target_kind,
-                                      worker_id, department_code, needs_confirmation, steps)
-        SELECT n.id, d.generation, d.unit_level, d.unit_code, d.target_kind, d.worker_id,
-               d.department_code, d.needs_confirmation, d.steps
-        FROM issue_new n
-        JOIN issue_load l USING (external_id)
-        JOIN decision_load d USING (decision_group)
-        ORDER BY n.id
-        """
-    )
-
-
-def insert_placements(conn: psycopg.Connection, *, generation: int | None) -> None:
-    """Where each new issue is, and its unit in the generation it was located in."""
-    conn.execute(
-        """
-        WITH placed AS (
-            INSERT INTO placement (subject, subject_id, lon, lat)
-            SELECT 'issue', n.id, n.lon, n.lat FROM issue_new n ORDER BY n.id
-            RETURNING id, subject_id
+        WITH s AS MATERIALIZED (
+            SELECT pg_get_serial_sequence('issue', 'id')::regclass AS issue_seq,
+                   pg_get_serial_sequence('placement', 'id')::regclass AS placement_seq
         )
-        INSERT INTO placement_unit (generation, placement_id, unit_level, unit_code)
-        SELECT %(gen)s, p.id, n.unit_level, n.unit_code
-        FROM placed p JOIN issue_new n ON n.id = p.subject_id
-        WHERE %(gen)s::integer IS NOT NULL AND n.unit_code IS NOT NULL
+        SELECT array_agg(nextval(s.issue_seq)), array_agg(nextval(s.placement_seq))
+        FROM s, generate_series(1, %s)
         """,
-        {"gen": generation},
+        (n,),
+    ).fetchone()
+    assert row is not None
+    return np.sort(np.array(row[0], dtype=np.int64)), np.sort(np.array(row[1], dtype=np.int64))
+
+
+def _geometry_hex(lon: np.ndarray, lat: np.ndarray) -> pa.Array:
+    """Points as hex EWKB (little endian, type Point with SRID 4326), built with numpy: the
+    text COPY of a geometry column reads it as it is; 50 characters per point."""
+    n = len(lon)
+    record = np.dtype(
+        [("order", "u1"), ("type", "<u4"), ("srid", "<u4"), ("x", "<f8"), ("y", "<f8")]
     )
+    points = np.empty(n, dtype=record)
+    points["order"] = 1
+    points["type"] = 0x20000001  # Point | the SRID flag
+    points["srid"] = 4326
+    points["x"] = lon
+    points["y"] = lat
+    text = points.tobytes().hex().upper().encode("ascii")
+    offsets = np.arange(n + 1, dtype=np.int32) * (2 * record.itemsize)
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(text))
+
+
+def _constant(value: Any, n: int, type_: pa.DataType) -> pa.Array:
+    return pa.repeat(pa.scalar(value, type_), n) if value is not None else pa.nulls(n, type_)
+
+
+@dataclass
+class CopyData:
+    """One table's rows, ready to be sent: the COPY statement and its CSV text."""
+
+    table: str
+    statement: psycopg.sql.Composed
+    data: memoryview
+
+
+def issue_tables(
+    batch: IssueBatch, issue_ids: np.ndarray, placement_ids: np.ndarray
+) -> list[CopyData]:
+    """The batch's rows of every table, as CSV for COPY, under the given ids (``reserve_ids``,
+    one per row): its issues, one event, one routing decision and one placement (with its
+    unit in the batch's generation) each. Needs no connection: it is prepared while the
+    previous batch is being written."""
+    rows = arrow_table(batch.rows, ROW_SCHEMA)
+    n = rows.num_rows
+    if n == 0:
+        return []
+    assert len(issue_ids) == len(placement_ids) == n
+    issue_id, placement_id = pa.array(issue_ids), pa.array(placement_ids)
+    decisions = pa.Table.from_pylist(
+        [{c: d[c] for c in _DECISION_SCHEMA.names} for d in batch.decisions],
+        schema=_DECISION_SCHEMA,
+    )
+    steps = pa.array(
+        [json.dumps(d["steps"], ensure_ascii=False, default=str) for d in batch.decisions],
+        pa.string(),
+    )
+    # the first event says the import filed and sent it, with the target in its data
+    event_data = pa.array(
+        [
+            json.dumps(
+                {
+                    "channel": "import",
+                    "source": batch.source,
+                    "worker_id": d["worker_id"],
+                    "department": d["department_code"],
+                },
+                ensure_ascii=False,
+            )
+            for d in batch.decisions
+        ],
+        pa.string(),
+    )
+    group = rows["decision_group"]
+    decided = decisions.take(group)
+    # closed in the exporting system: closed here too, with its own closing time
+    state = pc.if_else(
+        pc.is_valid(rows["closed_at"]),
+        "closed",
+        pc.if_else(pc.equal(decided["target_kind"], "triage"), "triage", "dispatched"),
+    )
+    issues = pa.table(
+        {
+            "id": issue_id,
+            "set_name": _constant(batch.set_name, n, pa.string()),
+            "category_code": rows["category_code"],
+            "description": pc.fill_null(rows["description"], ""),
+            "channel": _constant("import", n, pa.string()),
+            "geom": _geometry_hex(
+                rows["lon"].to_numpy(zero_copy_only=False),
+                rows["lat"].to_numpy(zero_copy_only=False),
+            ),
+            "input_lon": rows["lon"],
+            "input_lat": rows["lat"],
+            "input_coord_type": _constant("wgs84", n, pa.string()),
+            "address": rows["address"],
+            "external_source": _constant(batch.source, n, pa.string()),
+            "external_id": rows["external_id"],
+            "state": state,
+            "severity": rows["severity"],
+            "reported_at": rows["reported_at"],
+            "due_at": rows["due_at"],
+            "deadlines": pa.array(batch.deadlines, pa.string()).take(rows["deadline_group"]),
+            **{c: decided[c] for c in ("generation", "unit_level", "unit_code")},
+            "edge_distance_m": rows["edge_distance_m"],
+            **{
+                c: decided[c]
+                for c in ("target_kind", "worker_id", "department_code", "needs_confirmation")
+            },
+            "closed_at": rows["closed_at"],
+        }
+    )
+    events = pa.table(
+        {
+            "issue_id": issue_id,
+            "actor": _constant(f"import:{batch.source}", n, pa.string()),
+            "from_state": _constant(None, n, pa.string()),
+            "to_state": state,
+            "data": event_data.take(group),
+        }
+    )
+    routing = pa.table(
+        {"issue_id": issue_id, **{c: decided[c] for c in decided.column_names}}
+    ).append_column("steps", steps.take(group))
+    placements = pa.table(
+        {
+            "id": placement_id,
+            "subject": _constant("issue", n, pa.string()),
+            "subject_id": issue_id,
+            "lon": rows["lon"],
+            "lat": rows["lat"],
+        }
+    )
+    units = pa.table(
+        {
+            "generation": _constant(batch.generation, n, pa.int32()),
+            "placement_id": placement_id,
+            "unit_level": decided["unit_level"],
+            "unit_code": decided["unit_code"],
+        }
+    ).filter(pc.is_valid(decided["unit_code"]))
+    if batch.generation is None:
+        units = units.slice(0, 0)
+    tables = {
+        "issue": issues,
+        "issue_event": events,
+        "routing_decision": routing,
+        "placement": placements,
+        "placement_unit": units,
+    }
+    return [
+        CopyData(name, copy_statement(name, table.column_names), csv_data(table))
+        for name, table in tables.items()
+        if table.num_rows
+    ]
+
+
+def copy_statement(table: str, columns: Sequence[str]) -> psycopg.sql.Composed:
+    return psycopg.sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
+        psycopg.sql.Identifier(table),
+        psycopg.sql.SQL(", ").join(psycopg.sql.Identifier(c) for c in columns),
+    )
+
+
+def store_issues(conn: psycopg.Connection, tables: Sequence[CopyData], *, source: str) -> None:
+    """Write one batch's tables (``issue_tables``), issues first. A unique clash (an id
+    stored meanwhile by another client) refuses the whole import."""
+    try:
+        for table in tables:
+            copy_table(conn, table)
+    except psycopg.errors.UniqueViolation as exc:
+        LOGGER.info("import from %s clashed: %s", source, exc.diag.message_detail)
+        raise AmbiguousError(
+            "import_clash", source=source, detail=exc.diag.message_detail or ""
+        ) from exc
+
+
+def copy_table(conn: psycopg.Connection, table: CopyData) -> None:
+    copy_data(conn, table.statement, table.data)
 
 
 def copy_rejected_in(conn: psycopg.Connection, rows: list[dict[str, Any]], *, source: str) -> None:
