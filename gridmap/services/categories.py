@@ -178,6 +178,11 @@ def cached_reference(db: Database) -> Reference:
         return _CACHE.get(conn)
 
 
+def reference_is_current(db: Database, reference: Reference) -> bool:
+    with db.connection() as conn:
+        return category_store.reference_version(conn) == reference.version
+
+
 def stale_reference() -> None:
     """A caller found the counter moved: the next read loads the data again."""
     _CACHE.clear()

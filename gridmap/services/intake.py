@@ -332,6 +332,12 @@ def submit_issue(
             return _submit(db, settings, reference, submission, idempotency_key, print_, lang)
         except _StaleReferenceError:
             category_service.stale_reference()
+        except InputError:
+            # the checks ran on the cached copy, before the read that compares the counter:
+            # a refusal (unknown category, say) stands only if that copy is still current
+            if category_service.reference_is_current(db, reference):
+                raise
+            category_service.stale_reference()
     raise DatabaseError("reference_changing")
 
 

@@ -180,11 +180,24 @@ def test_intake_sees_changes_another_process_made_to_reference_data(database, gr
     with pytest.raises(InputError) as refused:
         _submit(database, settings)
     assert refused.value.key == "category_withdrawn"
+    # the cached copy now knows the category as withdrawn: taken back elsewhere, it is taken
+    # again here (the checks that refused it ran on the cached copy)
+    with database.transaction() as conn:
+        conn.execute(
+            "UPDATE category SET withdrawn = false WHERE set_name = 'cn' AND code = %s",
+            (GRID_CATEGORY,),
+        )
+    assert _submit(database, settings).status == 201
+    with database.transaction() as conn:
+        conn.execute(
+            "UPDATE category SET withdrawn = true WHERE set_name = 'cn' AND code = %s",
+            (GRID_CATEGORY,),
+        )
     with database.transaction() as conn:
         conn.execute("UPDATE boundary_generation SET active = false")
     body = _submit(database, settings, category=DEPT_CATEGORY).body
     assert body["unit"] is None and body["target"]["kind"] == "triage"
-    assert _count(database) == 3
+    assert _count(database) == 4
 
 
 def test_reference_data_that_never_settles_is_a_503_and_stores_nothing(
