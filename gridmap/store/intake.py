@@ -69,7 +69,7 @@ class IntakeFacts:
     chain: list[dict[str, str]]  # top first; empty outside every unit or without a point
     edge_distance_m: float | None
     workers: dict[tuple[str, str], list[dict[str, Any]]]  # as workers.workers_on_units
-    duplicates: list[dict[str, Any]]  # as issues.nearby_open_issues
+    duplicates: list[dict[str, Any]]  # rows of issues.NEARBY_OPEN_CTES (nearest first)
 
 
 def read_facts(
