@@ -7,8 +7,10 @@ from __future__ import annotations
 import base64
 import dataclasses
 import io
+import json
 import math
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
 from datetime import UTC, datetime, timedelta, timezone
 
 import numpy as np
@@ -245,6 +247,32 @@ def test_concurrent_retries_with_one_idempotency_key_create_one_issue(
     with pytest.raises(AmbiguousError):
         intake.submit_issue(database, settings, other, idempotency_key="k-1")
     assert _count(database) == 1
+
+
+def test_a_retry_racing_the_first_request_waits_for_it_and_replays_its_answer(
+    database, grid_with_categories
+):
+    """The first request's write is in flight (its key row inserted, not yet committed) when
+    the retry writes: the retry waits on the key, then fails on it and answers what the first
+    one stored, creating nothing."""
+    settings = grid_with_categories
+    sub = intake.IssueSubmission(category=GRID_CATEGORY, lon=CELL_W1[0], lat=CELL_W1[1])
+    first_answer = {"id": 424242, "state": "dispatched", "note": "the first answer"}
+    with database.connection() as first:
+        first.execute(
+            "INSERT INTO idempotency_key (key, fingerprint, status, body) VALUES (%s, %s, 201, %s)",
+            ("k-race", intake.fingerprint(sub), json.dumps(first_answer)),
+        )
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            retry = pool.submit(
+                intake.submit_issue, database, settings, sub, idempotency_key="k-race"
+            )
+            with pytest.raises(FuturesTimeout):
+                retry.result(timeout=1.0)  # blocked on the uncommitted key
+            first.commit()
+            result = retry.result(timeout=30)
+    assert result.replayed and result.status == 201 and result.body == first_answer
+    assert _count(database) == 0
 
 
 def test_nearby_open_issue_of_the_same_category_is_a_likely_duplicate(
