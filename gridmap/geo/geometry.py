@@ -75,6 +75,26 @@ def ewkb_hex(geoms: np.ndarray) -> np.ndarray:
     return np.asarray(shapely.to_wkb(shapely.set_srid(geoms, 4326), hex=True, include_srid=True))
 
 
+# One point as EWKB: byte order (1 = little endian), type Point with the SRID flag, SRID, x, y.
+_POINT_EWKB = np.dtype(
+    [("order", "u1"), ("type", "<u4"), ("srid", "<u4"), ("x", "<f8"), ("y", "<f8")]
+)
+POINT_EWKB_HEX_WIDTH = 2 * _POINT_EWKB.itemsize  # 50 hex digits per point
+
+
+def point_ewkb_hex(lon: np.ndarray, lat: np.ndarray) -> bytes:
+    """Points (SRID 4326) as hex EWKB, the same text ``ewkb_hex`` gives, concatenated:
+    POINT_EWKB_HEX_WIDTH characters each. Packed with numpy, because building shapely points
+    only to encode them took 0.4 s per 100,000 (hotline import benchmark)."""
+    points = np.empty(len(lon), dtype=_POINT_EWKB)
+    points["order"] = 1
+    points["type"] = 0x20000001  # Point | the SRID flag
+    points["srid"] = 4326
+    points["x"] = lon
+    points["y"] = lat
+    return points.tobytes().hex().upper().encode("ascii")
+
+
 def ewkb(geoms: np.ndarray) -> np.ndarray:
     """EWKB bytes with SRID 4326: what a binary COPY hands to a geometry(..., 4326) column
     (PostGIS reads geometry in binary form as EWKB; no hex text to encode and parse)."""

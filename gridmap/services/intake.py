@@ -368,7 +368,7 @@ def _submit(
     with db.autocommit() as conn:
         facts = intake_store.read_facts(
             conn,
-            key=idempotency_key or None,
+            key=idempotency_key,
             point=point,
             levels=list(settings.levels.names),
             generation=reference.generation,
@@ -457,7 +457,7 @@ def _submit(
             events=events,
             decision=record,
             photos=checked.photos,
-            key=idempotency_key or None,
+            key=idempotency_key,
             fingerprint=print_,
             body_json=body_json,
         )

@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from gridmap.errors import AmbiguousError
+from gridmap.geo.geometry import POINT_EWKB_HEX_WIDTH, point_ewkb_hex
 from gridmap.store.db import arrow_table, copy_data, copy_rows, csv_data
 
 LOGGER = logging.getLogger(__name__)
@@ -132,20 +133,11 @@ def reserve_ids(conn: psycopg.Connection, n: int) -> tuple[np.ndarray, np.ndarra
 
 
 def _geometry_hex(lon: np.ndarray, lat: np.ndarray) -> pa.Array:
-    """Points as hex EWKB (little endian, type Point with SRID 4326), built with numpy: the
-    text COPY of a geometry column reads it as it is; 50 characters per point."""
+    """Points as hex EWKB in an Arrow string column (the text COPY of a geometry column reads
+    it as it is), without a Python string per point."""
     n = len(lon)
-    record = np.dtype(
-        [("order", "u1"), ("type", "<u4"), ("srid", "<u4"), ("x", "<f8"), ("y", "<f8")]
-    )
-    points = np.empty(n, dtype=record)
-    points["order"] = 1
-    points["type"] = 0x20000001  # Point | the SRID flag
-    points["srid"] = 4326
-    points["x"] = lon
-    points["y"] = lat
-    text = points.tobytes().hex().upper().encode("ascii")
-    offsets = np.arange(n + 1, dtype=np.int32) * (2 * record.itemsize)
+    offsets = np.arange(n + 1, dtype=np.int32) * POINT_EWKB_HEX_WIDTH
+    text = point_ewkb_hex(lon, lat)
     return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(text))
 
 

@@ -102,7 +102,6 @@ def read_facts(
                 "set": set_name,
                 "cat": category_code,
                 "since": since,
-                "exclude": None,
                 "limit": DUPLICATES_SHOWN,
             },
         ).fetchone()
@@ -163,7 +162,7 @@ def store_answer(
 # as a whole, which write_issue reports as KEY_TAKEN.
 _WRITE_SQL = f"""
 WITH new_issue AS (
-    {issue_insert_sql(with_id=True)}
+    {issue_insert_sql()}
 ), events AS (
     INSERT INTO issue_event (issue_id, actor, from_state, to_state, data)
     SELECT new_issue.id, e.actor, e.from_state, e.to_state, e.data

@@ -84,17 +84,16 @@ def _json(value: Any) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False, default=str)
 
 
-def issue_insert_sql(*, with_id: bool = False) -> str:
-    """INSERT of one issue from ``issue_params``, RETURNING id; nothing (no row) when its
-    (external_source, external_id) is there already. ``with_id``: the id is given (%(id)s,
-    reserved beforehand) instead of drawn from the identity column."""
-    columns = ["id", *ISSUE_COLUMNS] if with_id else list(ISSUE_COLUMNS)
+def issue_insert_sql() -> str:
+    """INSERT of one issue from ``issue_params`` under an id reserved beforehand (%(id)s),
+    RETURNING id; nothing (no row) when its (external_source, external_id) is there already."""
+    columns = ["id", *ISSUE_COLUMNS]
     # composed once, to text: psycopg turns a Composed into bytes again on every execute,
     # which cost more CPU than the rest of the INSERT's client side (intake benchmark profile)
     return (
         sql.SQL(
             """
-        INSERT INTO issue ({columns}, geom) {overriding}
+        INSERT INTO issue ({columns}, geom) OVERRIDING SYSTEM VALUE
         VALUES ({values}, CASE WHEN %(lon)s::float8 IS NULL THEN NULL
                           ELSE ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) END)
         ON CONFLICT (external_source, external_id) DO NOTHING
@@ -103,7 +102,6 @@ def issue_insert_sql(*, with_id: bool = False) -> str:
         )
         .format(
             columns=sql.SQL(", ").join(sql.Identifier(c) for c in columns),
-            overriding=sql.SQL("OVERRIDING SYSTEM VALUE" if with_id else ""),
             values=sql.SQL(", ").join(sql.Placeholder(c) for c in columns),
         )
         .as_string(None)
@@ -279,7 +277,6 @@ near AS MATERIALIZED (
     WHERE i.set_name = %(set)s AND i.category_code = %(cat)s
       AND i.closed_at IS NULL AND i.master_id IS NULL
       AND i.reported_at >= %(since)s
-      AND (%(exclude)s::bigint IS NULL OR i.id <> %(exclude)s)
     ORDER BY distance_m, i.id LIMIT %(limit)s
 )"""
 

@@ -15,7 +15,14 @@ from gridmap.domain.levels import Hierarchy
 from gridmap.domain.messages import MESSAGES, bilingual, message
 from gridmap.errors import ConfigError
 from gridmap.geo.crs import local_metric_crs
-from gridmap.geo.geometry import covering, subdivide, to_valid_multipolygons
+from gridmap.geo.geometry import (
+    POINT_EWKB_HEX_WIDTH,
+    covering,
+    ewkb_hex,
+    point_ewkb_hex,
+    subdivide,
+    to_valid_multipolygons,
+)
 from tests.conftest import REPO
 
 
@@ -154,3 +161,14 @@ def test_unit_index_rules_without_a_database():
     assert frame["cell_code"].tolist() == ["B", "A", "A", "", "", ""]  # edge -> lowest code
     assert frame["district_code"].tolist() == ["D", "D", "D", "", "", ""]
     assert frame["locate_error"].tolist() == ["", "", "", OUTSIDE, MISSING, OUT_OF_RANGE]
+
+
+def test_points_packed_as_hex_ewkb_read_as_shapely_writes_them():
+    lon = np.array([118.78, -118.2877979, 0.0, 180.0])
+    lat = np.array([32.04, 34.07243977, -0.0, -90.0])
+    packed = point_ewkb_hex(lon, lat).decode("ascii")
+    assert len(packed) == POINT_EWKB_HEX_WIDTH * len(lon)
+    expected = ewkb_hex(shapely.points(lon, lat))
+    assert [
+        packed[i : i + POINT_EWKB_HEX_WIDTH] for i in range(0, len(packed), POINT_EWKB_HEX_WIDTH)
+    ] == [str(e).upper() for e in expected]
