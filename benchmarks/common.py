@@ -75,6 +75,8 @@ def format_value(value: float | None, unit: str) -> str:
         return f"{value:,.0f} /s"
     if unit == "n":
         return f"{value:,.0f}"
+    if unit == "x":  # a ratio of two measurements
+        return f"{value:.2f}x"
     return format_time(value)
 
 

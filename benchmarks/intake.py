@@ -325,6 +325,18 @@ class Phase:
     def errors(self) -> Counter[int]:
         return Counter(o.status for o in self.outcomes if not 200 <= o.status < 300)
 
+    @classmethod
+    def combined(cls, name: str, parts: list[Phase]) -> Phase:
+        """One phase of several rounds: their outcomes, wall and CPU times added."""
+        whole = cls(name, parts[0].path)
+        for part in parts:
+            whole.outcomes += part.outcomes
+            whole.wall += part.wall
+            whole.server_cpu += part.server_cpu
+            whole.client_cpu += part.client_cpu
+            whole.database_cpu += part.database_cpu
+        return whole
+
     def percentile(self, q: float) -> float:
         return float(np.percentile([o.latency for o in self.outcomes], q))
 
@@ -510,6 +522,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--duration", type=float, default=20.0, help="closed-loop seconds per side (default 20)"
     )
     parser.add_argument(
+        "--rounds",
+        type=int,
+        default=6,
+        help="closed-loop rounds per side, the sides alternating (default 6)",
+    )
+    parser.add_argument(
         "--rate", type=float, default=200.0, help="open-loop requests per second (default 200)"
     )
     parser.add_argument(
@@ -595,18 +613,32 @@ def main(argv: list[str] | None = None) -> int:
                     )
                 )
             analyze(args.database_url)  # statistics with issues in the tables, as in service
-            closed: dict[str, Phase] = {}
-            for side in ("intake", "floor"):
-                closed[side] = Phase(f"closed loop {side}", paths[side])
-                phases[side].append(
-                    run_phase(
-                        proc,
-                        closed[side],
-                        closed_loop(
-                            base, closed[side], plans[side], args.connections, args.duration
-                        ),
+            # rounds in the order intake, floor, floor, intake, intake, floor ... so that
+            # the machine's drift (this VM's speed varies by a third from minute to minute
+            # with its neighbours) falls on both sides alike
+            rounds: dict[str, list[Phase]] = {"intake": [], "floor": []}
+            for n in range(args.rounds):
+                for side in ("intake", "floor") if n % 2 == 0 else ("floor", "intake"):
+                    one = Phase(f"closed loop {side}, round {n + 1}", paths[side])
+                    rounds[side].append(one)
+                    phases[side].append(
+                        run_phase(
+                            proc,
+                            one,
+                            closed_loop(
+                                base,
+                                one,
+                                plans[side],
+                                args.connections,
+                                args.duration / args.rounds,
+                            ),
+                        )
                     )
-                )
+            closed = {side: Phase.combined(f"closed loop {side}", r) for side, r in rounds.items()}
+            round_ratios = [
+                i.throughput() / f.throughput()
+                for i, f in zip(rounds["intake"], rounds["floor"], strict=True)
+            ]
             opened: dict[str, Phase] = {}
             for side in ("intake", "floor"):
                 opened[side] = Phase(f"open loop {side}", paths[side])
@@ -637,7 +669,8 @@ def main(argv: list[str] | None = None) -> int:
             ],
         ),
         Section(
-            f"A. closed loop, {args.connections} connections, {args.duration:.0f} s each",
+            f"A. closed loop, {args.connections} connections, {args.duration:.0f} s each side "
+            f"in {args.rounds} alternating rounds",
             [
                 Row(
                     "intake throughput",
@@ -648,6 +681,9 @@ def main(argv: list[str] | None = None) -> int:
                     ratio_ok,
                     unit="/s",
                 ),
+                Row("per-round ratio, lowest (info)", min(round_ratios), unit="x"),
+                Row("per-round ratio, median (info)", float(np.median(round_ratios)), unit="x"),
+                Row("per-round ratio, highest (info)", max(round_ratios), unit="x"),
                 Row("intake p50 (info)", c_in.percentile(50), "floor p50", c_fl.percentile(50)),
                 Row("intake p99 (info)", c_in.percentile(99), "floor p99", c_fl.percentile(99)),
                 Row(
