@@ -157,42 +157,43 @@ def store_answer(
 # Every row of one new issue in one statement, so in one transaction even in autocommit. The
 # issue's id was reserved by read_facts, so the answer kept with the key could be built before.
 # Nothing is written when the issue's (external_source, external_id) exists already: every other
-# CTE selects from new_issue. The key is a plain INSERT: when a concurrent request with the same
-# key got there first, this one waits for it on the primary key and then fails (UniqueViolation)
-# as a whole, which write_issue reports as KEY_TAKEN.
+# CTE selects from new_issue. Parameters are binary (%(name)b), as in issue_insert_sql. The key
+# is a plain INSERT: when a concurrent request with the same key got there first, this one
+# waits for it on the primary key and then fails (UniqueViolation) as a whole, which
+# write_issue reports as KEY_TAKEN.
 _WRITE_SQL = f"""
 WITH new_issue AS (
     {issue_insert_sql()}
 ), events AS (
     INSERT INTO issue_event (issue_id, actor, from_state, to_state, data)
     SELECT new_issue.id, e.actor, e.from_state, e.to_state, e.data
-    FROM new_issue, unnest(%(event_actors)s::text[], %(event_from)s::text[],
-        %(event_to)s::text[], %(event_data)s::jsonb[])
+    FROM new_issue, unnest(%(event_actors)b::text[], %(event_from)b::text[],
+        %(event_to)b::text[], %(event_data)b::jsonb[])
         WITH ORDINALITY AS e (actor, from_state, to_state, data, n)
     ORDER BY e.n
 ), decision AS (
     INSERT INTO routing_decision (issue_id, generation, unit_level, unit_code, target_kind,
                                   worker_id, department_code, needs_confirmation, steps)
-    SELECT id, %(generation)s, %(unit_level)s, %(unit_code)s, %(target_kind)s, %(worker_id)s,
-           %(department_code)s, %(needs_confirmation)s, %(steps)s
+    SELECT id, %(generation)b, %(unit_level)b, %(unit_code)b, %(target_kind)b, %(worker_id)b,
+           %(department_code)b, %(needs_confirmation)b, %(steps)b::jsonb
     FROM new_issue
 ), placed AS (
     INSERT INTO placement (subject, subject_id, lon, lat)
-    SELECT 'issue', id, %(lon)s, %(lat)s FROM new_issue WHERE %(lon)s::float8 IS NOT NULL
+    SELECT 'issue', id, %(lon)b, %(lat)b FROM new_issue WHERE %(lon)b::float8 IS NOT NULL
     RETURNING id
 ), placed_unit AS (
     INSERT INTO placement_unit (generation, placement_id, unit_level, unit_code)
-    SELECT %(generation)s, id, %(unit_level)s, %(unit_code)s
-    FROM placed WHERE %(generation)s::integer IS NOT NULL
+    SELECT %(generation)b, id, %(unit_level)b, %(unit_code)b
+    FROM placed WHERE %(generation)b::integer IS NOT NULL
 ), photos AS (
     INSERT INTO issue_photo (issue_id, content_type, width, height, sha256, data)
-    SELECT new_issue.id, p.* FROM new_issue, unnest(%(photo_types)s::text[],
-        %(photo_widths)s::integer[], %(photo_heights)s::integer[], %(photo_sha256)s::text[],
-        %(photo_data)s::bytea[]) AS p
+    SELECT new_issue.id, p.* FROM new_issue, unnest(%(photo_types)b::text[],
+        %(photo_widths)b::integer[], %(photo_heights)b::integer[], %(photo_sha256)b::text[],
+        %(photo_data)b::bytea[]) AS p
 ), answer AS (
     INSERT INTO idempotency_key (key, fingerprint, status, body, issue_id)
-    SELECT %(key)s, %(fingerprint)s, 201, %(body)s, id FROM new_issue
-    WHERE %(key)s::text IS NOT NULL
+    SELECT %(key)b, %(fingerprint)b, 201, %(body)b::jsonb, id FROM new_issue
+    WHERE %(key)b::text IS NOT NULL
 )
 SELECT id FROM new_issue
 """
