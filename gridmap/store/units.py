@@ -284,9 +284,24 @@ pt AS (
     FROM chain c JOIN admin_unit u ON u.level = c.parent_level AND u.code = c.parent_code
     WHERE {IN_GENERATION} AND c.depth < 32
 )"""
-# distance to the unit's own boundary (not the lookup pieces' cut lines), on the spheroid
+# Distance to the unit's own boundary (not the lookup pieces' cut lines), on the spheroid.
+# The spheroid distance to a whole boundary costs its vertex count in trigonometry: ~25 us for a
+# cell, ~0.8 ms at p50 and 8 ms at p99 for the Los Angeles councils (hundreds to 9,000
+# vertices), on every intake. So a boundary of more than 256 points is first measured in plane
+# degrees (d, cheap), and only its part within a box of half-width r around the point goes to
+# the spheroid. The box holds every boundary point that can be nearer on the spheroid than the
+# plane-nearest one: a degree of longitude shrinks by cos(latitude) (taken at the box's far
+# edge: lat + 10 d bounds it below 84 degrees), and 1.02 covers the spheroid's radii (< 0.7 %)
+# and great-circle edges. Checked against the whole-boundary distance on 1,500 LA points: the
+# same within 0.1 m (clipping moves a vertex onto the box), p50 0.8 -> 0.43 ms, p99 8 -> 1.3 ms.
+# OFFSET 0 keeps ST_Boundary computed once, not once per use.
 EDGE_DISTANCE_SQL = """
-(SELECT ST_Distance(ST_Boundary(hit.geom)::geography, pt.geom::geography) FROM hit, pt)"""
+(SELECT ST_Distance((CASE WHEN e.d IS NULL THEN e.line ELSE ST_ClipByBox2D(e.line,
+ST_Expand(pt.geom, 1.02 * e.d / cos(radians(least(abs(ST_Y(pt.geom)) + 10 * e.d, 84))) + 1e-9))
+END)::geography, pt.geom::geography)
+FROM hit, pt, LATERAL (SELECT b.line, CASE WHEN ST_NPoints(b.line) > 256
+THEN ST_Distance(b.line, pt.geom) END AS d
+FROM (SELECT ST_Boundary(hit.geom) AS line OFFSET 0) b OFFSET 0) e)"""
 LOCATE_SQL = f"""
 WITH RECURSIVE {LOCATE_CTES}
 SELECT c.level, c.code, c.name, {EDGE_DISTANCE_SQL} AS edge_distance_m

@@ -127,3 +127,46 @@ def test_bulk_csv_missing_column_is_clear(database, settings, load_small_grid, t
     source.write_text("id,lon\n1,118\n")
     with pytest.raises(InputError, match=r"'lat'.*id, lon"):
         locate_csv(database, settings, source, lon_col="lon", lat_col="lat", out=tmp_path / "o.csv")
+
+
+def test_edge_distance_of_a_detailed_boundary_is_the_whole_boundary_distance(
+    database, settings, write_layer
+):
+    """Above 256 points the boundary is measured on the spheroid only near the point (store.units
+    EDGE_DISTANCE_SQL): the answer must be the distance to the whole boundary all the same."""
+    from shapely.geometry import Point, Polygon
+
+    from gridmap.services.boundaries import import_boundaries
+
+    angles = np.linspace(0, 2 * np.pi, 3000, endpoint=False)
+    radius = 0.02 * (1 + 0.3 * np.sin(7 * angles) + 0.05 * np.sin(53 * angles))
+    shape = Polygon(np.column_stack([X0 + radius * np.cos(angles), Y0 + radius * np.sin(angles)]))
+    path = write_layer("city", [{"code": "3201", "name": "南京市", "geometry": shape}])
+    import_boundaries(
+        database,
+        settings,
+        path,
+        level="city",
+        code_field="code",
+        name_field="name",
+        commit=True,
+        activate=True,
+    )
+    rng = np.random.default_rng(7)
+    points = [
+        (X0 + dx, Y0 + dy)
+        for dx, dy in rng.uniform(-0.025, 0.025, size=(400, 2))
+        if shape.contains(Point(X0 + dx, Y0 + dy))
+    ][:40]
+    # and a point 1 m or so inside the boundary, where the nearest part is a few vertices
+    points.append((X0 + radius[0] - 1e-5, Y0))
+    with database.connection() as conn:
+        assert conn.execute("SELECT ST_NPoints(geom) FROM admin_unit").fetchone()[0] > 256
+        for lon, lat in points:
+            whole = conn.execute(
+                "SELECT ST_Distance(ST_Boundary(geom)::geography,"
+                " ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography) FROM admin_unit",
+                (lon, lat),
+            ).fetchone()[0]
+            located = locate_point(database, settings, lon, lat)
+            assert located.edge_distance_m == pytest.approx(whole, abs=0.1), (lon, lat)
