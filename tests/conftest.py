@@ -211,20 +211,25 @@ def city_loaded(database: Database, settings: Settings, small_grid: dict[str, Pa
 def load_small_grid(
     database: Database, settings: Settings, small_grid: dict[str, Path]
 ) -> dict[str, Path]:
+    for level in ("city", "district", "cell"):
+        import_layer(database, settings, small_grid[level], level)
+    return small_grid
+
+
+def import_layer(database: Database, settings: Settings, path: Path, level: str) -> None:
+    """Import and activate a layer whose features carry ``code`` and ``name``."""
     from gridmap.services.boundaries import import_boundaries
 
-    for level in ("city", "district", "cell"):
-        import_boundaries(
-            database,
-            settings,
-            small_grid[level],
-            level=level,
-            code_field="code",
-            name_field="name",
-            commit=True,
-            activate=True,
-        )
-    return small_grid
+    import_boundaries(
+        database,
+        settings,
+        path,
+        level=level,
+        code_field="code",
+        name_field="name",
+        commit=True,
+        activate=True,
+    )
 
 
 def read_json(text: str) -> Any:

@@ -12,7 +12,7 @@ from gridmap.errors import ConfigError, ImportChecksError, InputError
 from gridmap.services.boundaries import activate_generation, generations, import_boundaries
 from gridmap.services.locate import locate_point
 from gridmap.store.units import level_counts
-from tests.conftest import STEP, X0, Y0, square
+from tests.conftest import STEP, X0, Y0, import_layer, square
 
 pytestmark = pytest.mark.db
 
@@ -333,16 +333,7 @@ def test_multipolygon_and_hole(database, settings, write_layer):
 def test_many_vertex_unit_is_subdivided(database, settings, write_layer):
     circle = box(X0, Y0, X0 + STEP, Y0 + STEP).centroid.buffer(STEP, quad_segs=256)
     path = write_layer("circle", [{"code": "O", "name": "o", "geometry": circle}])
-    import_boundaries(
-        database,
-        settings,
-        path,
-        level="district",
-        code_field="code",
-        name_field="name",
-        commit=True,
-        activate=True,
-    )
+    import_layer(database, settings, path, "district")
     with database.connection() as conn:
         parts, max_points = conn.execute(
             "SELECT count(*), max(ST_NPoints(geom)) FROM admin_unit_part"

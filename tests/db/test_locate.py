@@ -9,7 +9,7 @@ import pytest
 from gridmap.analysis.locate import MISSING, OUT_OF_RANGE, OUTSIDE
 from gridmap.errors import InputError, NotFoundError, OutsideError
 from gridmap.services.locate import load_unit_index, locate_csv, locate_point
-from tests.conftest import STEP, X0, Y0
+from tests.conftest import STEP, X0, Y0, import_layer
 
 pytestmark = pytest.mark.db
 
@@ -136,22 +136,11 @@ def test_edge_distance_of_a_detailed_boundary_is_the_whole_boundary_distance(
     EDGE_DISTANCE_SQL): the answer must be the distance to the whole boundary all the same."""
     from shapely.geometry import Point, Polygon
 
-    from gridmap.services.boundaries import import_boundaries
-
     angles = np.linspace(0, 2 * np.pi, 3000, endpoint=False)
     radius = 0.02 * (1 + 0.3 * np.sin(7 * angles) + 0.05 * np.sin(53 * angles))
     shape = Polygon(np.column_stack([X0 + radius * np.cos(angles), Y0 + radius * np.sin(angles)]))
     path = write_layer("city", [{"code": "3201", "name": "南京市", "geometry": shape}])
-    import_boundaries(
-        database,
-        settings,
-        path,
-        level="city",
-        code_field="code",
-        name_field="name",
-        commit=True,
-        activate=True,
-    )
+    import_layer(database, settings, path, "city")
     rng = np.random.default_rng(7)
     points = [
         (X0 + dx, Y0 + dy)
