@@ -98,10 +98,10 @@ DESCRIPTIONS = ("垃圾堆放", "路灯不亮", "井盖缺失", "占道经营", 
 def serve(port: int) -> None:
     """The real app plus the floor endpoint, under waitress with the settings `gridmap serve`
     uses (threads, pool size and log level from the environment)."""
-    import waitress
     from flask import Response, jsonify, request
 
     from gridmap.app import create_app
+    from gridmap.app import serve as serve_app
     from gridmap.web.context import database
 
     settings = Settings.from_env()
@@ -130,7 +130,7 @@ def serve(port: int) -> None:
             conn.execute("SELECT 1")
         return jsonify({"ok": True})
 
-    waitress.serve(app, host="127.0.0.1", port=port, threads=settings.threads, ident="gridmap")
+    serve_app(app, settings, host="127.0.0.1", port=port)
 
 
 def free_port() -> int:

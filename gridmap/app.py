@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import atexit
 import logging
+import threading
+import time
+from collections.abc import Callable
 
 from flask import Flask
 
@@ -46,3 +49,49 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     errors.register(app)
     open311.register_errors(app)
     return app
+
+
+class OncePerInterval(logging.Filter):
+    """Lets one record through per ``interval`` seconds and counts the rest, told in the next
+    one let through.
+
+    For waitress's "Task queue depth is N": it is logged as a WARNING for every request that
+    has to wait for a thread, which under a surge of reports is thousands of lines a second
+    (and 4 % of the server's CPU in the intake benchmark), while one line every few seconds
+    says the same: the server is saturated, and how deep the queue got.
+    """
+
+    def __init__(self, interval: float = 10.0, clock: Callable[[], float] = time.monotonic):
+        super().__init__()
+        self.interval = interval
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._next = -float("inf")
+        self._held = 0
+        self._deepest = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        depth = record.args[0] if isinstance(record.args, tuple) and record.args else None
+        with self._lock:
+            if isinstance(depth, int):
+                self._deepest = max(self._deepest, depth)
+            now = self.clock()
+            if now < self._next:
+                self._held += 1
+                return False
+            if self._held:
+                record.msg = f"{record.msg} (and {self._held} more such warnings in the last "
+                record.msg += f"{self.interval:g} s, deepest {self._deepest})"
+            self._next, self._held, self._deepest = now + self.interval, 0, 0
+            return True
+
+
+def serve(app: Flask, settings: Settings, *, host: str, port: int) -> None:
+    """Run ``app`` under waitress, a production-grade WSGI server, as `gridmap serve` does (and
+    the intake benchmark, so that it measures what is deployed)."""
+    import waitress
+
+    queue_log = logging.getLogger("waitress.queue")
+    if not any(isinstance(f, OncePerInterval) for f in queue_log.filters):
+        queue_log.addFilter(OncePerInterval())
+    waitress.serve(app, host=host, port=port, threads=settings.threads, ident="gridmap")

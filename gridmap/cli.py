@@ -765,9 +765,8 @@ def geocode_query(context: Context, text: str, as_json: bool) -> None:
 @pass_context
 def serve(context: Context, host: str | None, port: int | None) -> None:
     """Run the web app under waitress, a production-grade WSGI server."""
-    import waitress
-
     from gridmap.app import create_app
+    from gridmap.app import serve as serve_app
 
     settings = context.settings
     host = host or settings.host
@@ -775,7 +774,7 @@ def serve(context: Context, host: str | None, port: int | None) -> None:
     app = create_app(settings)
     click.echo(bilingual("serving", url=f"http://{host}:{port}/"), err=False)
     sys.stdout.flush()
-    waitress.serve(app, host=host, port=port, threads=settings.threads, ident="gridmap")
+    serve_app(app, settings, host=host, port=port)
 
 
 @main.command("demo")
