@@ -314,6 +314,7 @@ class Phase:
     server_cpu: float = 0.0
     client_cpu: float = 0.0
     database_cpu: float = 0.0
+    stolen: float = 0.0  # of the machine's CPU time, by the hypervisor
 
     @property
     def ok(self) -> list[Outcome]:
@@ -335,6 +336,7 @@ class Phase:
             whole.server_cpu += part.server_cpu
             whole.client_cpu += part.client_cpu
             whole.database_cpu += part.database_cpu
+            whole.stolen += part.stolen
         return whole
 
     def percentile(self, q: float) -> float:
@@ -413,6 +415,12 @@ def backends(server: psutil.Process) -> list[psutil.Process]:
     return found
 
 
+def stolen_seconds() -> float:
+    """CPU time the hypervisor gave to other guests while this VM wanted it (all cores): a
+    phase with much of it ran on a slower machine than its neighbours."""
+    return float(getattr(psutil.cpu_times(), "steal", 0.0))
+
+
 def cpu_seconds(procs: list[psutil.Process]) -> float:
     total = 0.0
     for proc in procs:
@@ -429,17 +437,20 @@ def run_phase(server: psutil.Process, phase: Phase, run: Any) -> Phase:
     me = psutil.Process()
     pool = backends(server)  # the pool holds its connections: the same backends throughout
     s0, c0, d0 = cpu_seconds([server]), cpu_seconds([me]), cpu_seconds(pool)
+    steal0 = stolen_seconds()
     asyncio.run(run)
     phase.server_cpu = cpu_seconds([server]) - s0
     phase.client_cpu = cpu_seconds([me]) - c0
     phase.database_cpu = cpu_seconds(pool) - d0
+    phase.stolen = stolen_seconds() - steal0
     errors = dict(phase.errors())
     print(
         f"  {phase.name}: {len(phase.outcomes):,} requests in {phase.wall:.1f} s, "
         f"{phase.throughput():,.0f} ok/s, errors {errors or 'none'}; CPU: server "
         f"{phase.server_cpu / phase.wall:.0%}, its {len(pool)} PostgreSQL backends "
         f"{phase.database_cpu / phase.wall:.0%}, load generator "
-        f"{phase.client_cpu / phase.wall:.0%}; load average {os.getloadavg()[0]:.1f}"
+        f"{phase.client_cpu / phase.wall:.0%}; stolen by the hypervisor "
+        f"{phase.stolen / phase.wall:.0%}; load average {os.getloadavg()[0]:.1f}"
     )
     return phase
 
