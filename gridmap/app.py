@@ -57,8 +57,8 @@ class OncePerInterval(logging.Filter):
 
     For waitress's "Task queue depth is N": it is logged as a WARNING for every request that
     has to wait for a thread, which under a surge of reports is thousands of lines a second
-    (and 4 % of the server's CPU in the intake benchmark), while one line every few seconds
-    says the same: the server is saturated, and how deep the queue got.
+    (about 5 % of the server's GIL time in the intake benchmark), while one line every few
+    seconds says the same: the server is saturated, and how deep the queue got.
     """
 
     def __init__(self, interval: float = 10.0, clock: Callable[[], float] = time.monotonic):

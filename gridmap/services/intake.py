@@ -483,7 +483,7 @@ def _submit(
                 )
             return IntakeResult(200, body, replayed=True)
     # DEBUG, not INFO: the issue's own events record it, and one INFO line per request was 4 %
-    # of the server's CPU under load (py-spy, benchmarks/intake.py)
+    # of the server's GIL time under load (py-spy --gil, benchmarks/intake.py)
     LOGGER.debug("issue %s %s -> %s", facts.issue_id, category.code, decision.target_kind)
     return IntakeResult(201, body, body_json=body_json)
 
