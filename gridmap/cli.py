@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import logging
 import sys
@@ -592,15 +593,50 @@ def issues_import(
             mapping=hotline_service.parse_mapping(mapping),
             date_format=date_format,
             source=source,
+            actor=getpass.getuser(),
         )
     click.echo(
-        f"{report.rows} rows: {report.imported} imported, {report.already_imported} already "
-        f"imported, {sum(report.rejected.values())} rejected"
+        bilingual(
+            "hotline_imported",
+            import_id=report.import_id,
+            rows=report.rows,
+            imported=report.imported,
+            already=report.already_imported,
+            rejected=sum(report.rejected.values()),
+        )
     )
     for reason, count in sorted(report.rejected.items()):
-        click.echo(f"  rejected {reason}: {count}")
+        click.echo("  " + bilingual("hotline_rejected_reason", reason=reason, count=count))
     for kind, count in sorted(report.targets.items()):
-        click.echo(f"  routed to {kind}: {count}")
+        click.echo("  " + bilingual("hotline_routed", target=kind, count=count))
+
+
+@issues.command("imports")
+@click.option("--limit", default=20, show_default=True, help="how many, newest first")
+@pass_context
+def issues_imports(context: Context, limit: int) -> None:
+    """List the hotline imports: source, file, who ran them, when, and their counts."""
+    with context.database() as database:
+        runs = hotline_service.import_history(database, limit=limit)
+    if not runs:
+        click.echo(bilingual("hotline_no_imports"))
+    for run in runs:
+        click.echo(
+            bilingual(
+                "hotline_import_row",
+                import_id=run["id"],
+                started=f"{run['started_at']:%Y-%m-%d %H:%M:%S%z}",
+                source=run["source"],
+                file=run["file_name"],
+                actor=run["actor"],
+                rows=run["rows"],
+                imported=run["imported"],
+                already=run["already_imported"],
+                rejected=sum(run["rejected"].values()),
+            )
+        )
+        for reason, count in sorted(run["rejected"].items()):
+            click.echo("  " + bilingual("hotline_rejected_reason", reason=reason, count=count))
 
 
 @main.group()

@@ -462,6 +462,30 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "wrote generation {generation} ({state})",
         "zh-CN": "已写入版本 {generation}（{state}）",
     },
+    "hotline_imported": {
+        "en": "import {import_id}: {rows} rows: {imported} imported, {already} already imported, "
+        "{rejected} rejected",
+        "zh-CN": "导入批次 {import_id}：共 {rows} 行，新导入 {imported} 行，已导入过 {already} 行，"
+        "拒收 {rejected} 行",
+    },
+    "hotline_rejected_reason": {
+        "en": "rejected ({reason}): {count}",
+        "zh-CN": "拒收（{reason}）：{count}",
+    },
+    "hotline_routed": {
+        "en": "routed to {target}: {count}",
+        "zh-CN": "派往 {target}：{count}",
+    },
+    "hotline_import_row": {
+        "en": "import {import_id}  {started}  {source}  {file}  by {actor}: {rows} rows, "
+        "{imported} imported, {already} already imported, {rejected} rejected",
+        "zh-CN": "导入批次 {import_id}  {started}  {source}  {file}  操作人 {actor}：共 {rows} 行，"
+        "新导入 {imported} 行，已导入过 {already} 行，拒收 {rejected} 行",
+    },
+    "hotline_no_imports": {
+        "en": "no imports yet",
+        "zh-CN": "尚无导入记录",
+    },
     "edge_distance": {
         "en": "distance to the nearest edge of the {level}: {metres:.1f} m",
         "zh-CN": "距所在{level}边界最近距离：{metres:.1f} 米",

@@ -2,18 +2,21 @@
 in one frame and, batch by batch (20,000 rows), mapped, located with the in-memory unit
 index, routed once per distinct unit x category (the same rule function as intake), given
 their deadlines once per category and filing day (or instant, for limits counted in hours),
-and written in one transaction: each batch's issues, events, routing decisions, placements
-and placement units by one COPY per table, sent by a second thread while the next batch is
-prepared. Rows that cannot be taken go to ``issue_rejected`` with the reason; a row seen
-before (same source and id) is skipped before any of that work, so importing a file twice
-adds nothing and costs little. Imports of one source take turns (an advisory lock); a row
-another client stores meanwhile under the same id refuses the whole import (409).
+and written in one transaction: each batch's routes (one routing decision and first event per
+group of rows filed alike), issues, placements and placement units by one COPY per table, sent
+by a second thread while the next batch is prepared. Every run is recorded (``issue_import``:
+source, file, who, when, counts), including one that adds nothing. Rows that cannot be taken
+go to ``issue_rejected`` with the reason; a row seen before (same source and id) is skipped
+before any of that work, so importing a file twice adds nothing and costs little. Imports of
+one source take turns (an advisory lock); a row another client stores meanwhile under the
+same id refuses the whole import (409).
 
 No step loops over the rows in Python: each works on whole columns, and the per-row Python
 work is done once per distinct value (category name, unit x category, filing day)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import threading
@@ -85,6 +88,7 @@ FORMATS = {
 @dataclass
 class ImportReport:
     source: str
+    import_id: int = 0
     rows: int = 0
     imported: int = 0
     already_imported: int = 0
@@ -121,6 +125,15 @@ def parse_times(values: pd.Series, *, date_format: str | None, zone: ZoneInfo) -
             "UTC"
         )
     return out
+
+
+def file_sha256(path: Path) -> str:
+    """The file's SHA-256 (hex), kept with the import's record: which file it was."""
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def read_export(path: Path) -> pd.DataFrame:
@@ -364,6 +377,7 @@ def batch_bounds(n: int) -> list[tuple[int, int]]:
 class PreparedBatch:
     tables: list[hotline_store.CopyData]  # what the writer sends
     targets: Counter[str]  # how its rows were routed
+    routes: int  # how many routes its tables number
 
 
 def issue_batch(
@@ -378,6 +392,8 @@ def issue_batch(
     facts: RoutingFacts,
     generation: int | None,
     source: str,
+    import_id: int,
+    first_route: int,
 ) -> PreparedBatch:
     """The rows ``take`` (positions; ``located`` is their location) routed, given their
     deadlines, their ids and laid out as the store's tables (CSV); ``text``: parsed's text
@@ -411,7 +427,7 @@ def issue_batch(
     )
     issue_ids, placement_ids = hotline_store.reserve_ids(side, len(rows))
     side.commit()
-    tables = hotline_store.issue_tables(
+    tables, route_count = hotline_store.issue_tables(
         hotline_store.IssueBatch(
             rows=rows,
             decisions=routes.records,
@@ -419,12 +435,14 @@ def issue_batch(
             set_name=taxonomy.categories.name,
             source=source,
             generation=generation,
+            import_id=import_id,
+            first_route=first_route,
         ),
         issue_ids,
         placement_ids,
     )
     kinds = np.array([r["target_kind"] for r in routes.records], dtype=object)
-    return PreparedBatch(tables, Counter(kinds[routes.group].tolist()))
+    return PreparedBatch(tables, Counter(kinds[routes.group].tolist()), route_count)
 
 
 class BatchWriter:
@@ -474,6 +492,12 @@ class BatchWriter:
             future.result()
 
 
+def import_history(db: Database, *, limit: int = 20) -> list[dict[str, Any]]:
+    """The latest imports (``issue_import`` rows), newest first."""
+    with db.connection() as conn:
+        return hotline_store.imports(conn, limit=limit)
+
+
 def wait_for_writes(writer: BatchWriter) -> None:
     """Until every batch is stored (what the database still had to do after Python)."""
     writer.wait()
@@ -488,8 +512,10 @@ def import_issues(
     mapping: dict[str, str] | None = None,
     date_format: str | None = None,
     source: str | None = None,
+    actor: str = "import",
 ) -> ImportReport:
-    """Import every row of ``path``; returns counts (imported, skipped, rejected by reason)."""
+    """Import every row of ``path``; returns counts (imported, skipped, rejected by reason)
+    and the id of the import's record. ``actor``: who ran it."""
     if export_format not in FORMATS:
         raise InputError("format_unknown", value=export_format, known=", ".join(FORMATS))
     spec = FORMATS[export_format]
@@ -520,6 +546,14 @@ def import_issues(
         # imports of one source take turns: a concurrent import of the same file waits here,
         # then finds this one's rows known and adds nothing
         hotline_store.lock_source(conn, source)
+        report.import_id = hotline_store.start_import(
+            conn,
+            source=source,
+            file_name=path.name,
+            file_sha256=file_sha256(path),
+            actor=actor,
+        )
+        numbered = 0  # routes numbered by the batches so far
         generation = unit_store.active_generation(conn)
         facts = routing_facts(conn, index, taxonomy.categories.name, at=now)
         taken = np.zeros(0, dtype=object)  # ids of the rows stored so far
@@ -578,7 +612,10 @@ def import_issues(
                     facts=facts,
                     generation=generation,
                     source=source,
+                    import_id=report.import_id,
+                    first_route=numbered,
                 )
+                numbered += batch.routes
                 targets.update(batch.targets)
                 stored += len(take)
                 writer.submit(batch.tables)
@@ -608,9 +645,18 @@ def import_issues(
             ],
             source=source,
         )
-    report.imported = stored
-    report.already_imported = seen + again
-    report.rejected = Counter(str(r) for r in reasons[rejected].tolist())
-    report.targets = targets  # how the new rows were routed (none on a repeated import)
+        report.imported = stored
+        report.already_imported = seen + again
+        report.rejected = Counter(str(r) for r in reasons[rejected].tolist())
+        report.targets = targets  # how the new rows were routed (none on a repeated import)
+        hotline_store.finish_import(
+            conn,
+            report.import_id,
+            rows=report.rows,
+            imported=report.imported,
+            already_imported=report.already_imported,
+            rejected=dict(report.rejected),
+            targets=dict(report.targets),
+        )
     LOGGER.info("imported %s: %s", path, report)
     return report

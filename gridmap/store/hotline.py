@@ -1,13 +1,14 @@
-"""Bulk writes of a hotline import: issues with their first events, routing decisions and
-placements, each table in one COPY of its final rows, and the rejected rows.
+"""Bulk writes of a hotline import: the import's record, its routes (each one routing
+decision and first event shared by the issues filed alike, migration 0012), the issues and
+their placements, each table in one COPY of its final rows, and the rejected rows.
 
 The issue and placement ids are taken from their sequences up front (``reserve_ids``), so
-every child row (event, decision, placement, placement unit) is known before anything is
-written and each table is filled by one CSV COPY straight into it: no staging table, no
+every row (route, issue, placement, placement unit) is known before anything is written and
+each table is filled by one CSV COPY straight into it: no staging table, no
 ``INSERT ... SELECT`` joining it back, no ``RETURNING``. COPY writes the given values into
 the identity columns (as ``INSERT ... OVERRIDING SYSTEM VALUE`` would).
 
-A routing decision and a deadline set are shared by many rows (one per unit x category, one
+A route and a deadline set are shared by many rows (one per unit x category x state, one
 per category x filing day): each is turned into JSON text once, and the rows take it by
 number (Arrow ``take``), so no per-row Python work is left here either.
 
@@ -30,6 +31,8 @@ import pandas as pd
 import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 
 from gridmap.errors import AmbiguousError
 from gridmap.geo.geometry import POINT_EWKB_HEX_WIDTH, point_ewkb_hex
@@ -79,6 +82,63 @@ class IssueBatch:
     set_name: str
     source: str
     generation: int | None
+    import_id: int
+    first_route: int  # the number of the batch's first route (earlier batches took those before)
+
+
+def start_import(
+    conn: psycopg.Connection, *, source: str, file_name: str, file_sha256: str, actor: str
+) -> int:
+    """Record an import's start (inside its transaction); returns its id."""
+    row = conn.execute(
+        """
+        INSERT INTO issue_import (source, file_name, file_sha256, actor)
+        VALUES (%s, %s, %s, %s) RETURNING id
+        """,
+        (source, file_name, file_sha256, actor),
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def finish_import(
+    conn: psycopg.Connection,
+    import_id: int,
+    *,
+    rows: int,
+    imported: int,
+    already_imported: int,
+    rejected: dict[str, int],
+    targets: dict[str, int],
+) -> None:
+    conn.execute(
+        """
+        UPDATE issue_import SET finished_at = clock_timestamp(), rows = %s, imported = %s,
+            already_imported = %s, rejected = %s, targets = %s
+        WHERE id = %s
+        """,
+        (
+            rows,
+            imported,
+            already_imported,
+            Jsonb(rejected),
+            Jsonb(targets),
+            import_id,
+        ),
+    )
+
+
+def imports(conn: psycopg.Connection, *, limit: int) -> list[dict[str, Any]]:
+    """The latest ``limit`` imports, newest first."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            """
+            SELECT id, source, file_name, file_sha256, actor, started_at, finished_at, rows,
+                   imported, already_imported, rejected, targets
+            FROM issue_import ORDER BY started_at DESC, id DESC LIMIT %s
+            """,
+            (limit,),
+        ).fetchall()
 
 
 def lock_source(conn: psycopg.Connection, source: str) -> None:
@@ -156,15 +216,16 @@ class CopyData:
 
 def issue_tables(
     batch: IssueBatch, issue_ids: np.ndarray, placement_ids: np.ndarray
-) -> list[CopyData]:
+) -> tuple[list[CopyData], int]:
     """The batch's rows of every table, as CSV for COPY, under the given ids (``reserve_ids``,
-    one per row): its issues, one event, one routing decision and one placement (with its
-    unit in the batch's generation) each. Needs no connection: it is prepared while the
-    previous batch is being written."""
+    one per row): its routes (one per decision and state the batch files issues in, numbered
+    from ``batch.first_route``), its issues pointing to them, and one placement (with its unit
+    in the batch's generation) each. Needs no connection: it is prepared while the previous
+    batch is being written. Returns the tables and how many routes they number."""
     rows = arrow_table(batch.rows, ROW_SCHEMA)
     n = rows.num_rows
     if n == 0:
-        return []
+        return [], 0
     assert len(issue_ids) == len(placement_ids) == n
     issue_id, placement_id = pa.array(issue_ids), pa.array(placement_ids)
     decisions = pa.Table.from_pylist(
@@ -175,30 +236,30 @@ def issue_tables(
         [json.dumps(d["steps"], ensure_ascii=False, default=str) for d in batch.decisions],
         pa.string(),
     )
-    # the first event says the import filed and sent it, with the target in its data
-    event_data = pa.array(
-        [
-            json.dumps(
-                {
-                    "channel": "import",
-                    "source": batch.source,
-                    "worker_id": d["worker_id"],
-                    "department": d["department_code"],
-                },
-                ensure_ascii=False,
-            )
-            for d in batch.decisions
-        ],
-        pa.string(),
-    )
-    group = rows["decision_group"]
-    decided = decisions.take(group)
-    # closed in the exporting system: closed here too, with its own closing time
-    state = pc.if_else(
-        pc.is_valid(rows["closed_at"]),
+    group = rows["decision_group"].to_numpy()
+    closed = rows["closed_at"].is_valid().to_numpy(zero_copy_only=False)
+    # one route per decision and state: closed in the exporting system is closed here too
+    # (with its own closing time), else triage or dispatched as the decision says
+    routes, route_of_row = np.unique(group * 2 + closed, return_inverse=True)
+    route_group, route_closed = routes // 2, (routes % 2).astype(bool)
+    decided = decisions.take(pa.array(route_group))
+    route_state = pc.if_else(
+        pa.array(route_closed),
         "closed",
         pc.if_else(pc.equal(decided["target_kind"], "triage"), "triage", "dispatched"),
     )
+    route_no = pa.array(route_of_row.reshape(-1).astype(np.int32) + batch.first_route)
+    row_route = pa.array(route_of_row.reshape(-1))
+    route_table = pa.table(
+        {
+            "import_id": _constant(batch.import_id, len(routes), pa.int64()),
+            "route": pa.array(np.arange(len(routes), dtype=np.int32) + batch.first_route),
+            "to_state": route_state,
+            **{c: decided[c] for c in decided.column_names},
+            "steps": steps.take(pa.array(route_group)),
+        }
+    )
+    on_route = decided.take(row_route)
     issues = pa.table(
         {
             "id": issue_id,
@@ -216,32 +277,22 @@ def issue_tables(
             "address": rows["address"],
             "external_source": _constant(batch.source, n, pa.string()),
             "external_id": rows["external_id"],
-            "state": state,
+            "state": route_state.take(row_route),
             "severity": rows["severity"],
             "reported_at": rows["reported_at"],
             "due_at": rows["due_at"],
             "deadlines": pa.array(batch.deadlines, pa.string()).take(rows["deadline_group"]),
-            **{c: decided[c] for c in ("generation", "unit_level", "unit_code")},
+            **{c: on_route[c] for c in ("generation", "unit_level", "unit_code")},
             "edge_distance_m": rows["edge_distance_m"],
             **{
-                c: decided[c]
+                c: on_route[c]
                 for c in ("target_kind", "worker_id", "department_code", "needs_confirmation")
             },
             "closed_at": rows["closed_at"],
+            "import_id": _constant(batch.import_id, n, pa.int64()),
+            "import_route": route_no,
         }
     )
-    events = pa.table(
-        {
-            "issue_id": issue_id,
-            "actor": _constant(f"import:{batch.source}", n, pa.string()),
-            "from_state": _constant(None, n, pa.string()),
-            "to_state": state,
-            "data": event_data.take(group),
-        }
-    )
-    routing = pa.table(
-        {"issue_id": issue_id, **{c: decided[c] for c in decided.column_names}}
-    ).append_column("steps", steps.take(group))
     placements = pa.table(
         {
             "id": placement_id,
@@ -255,24 +306,24 @@ def issue_tables(
         {
             "generation": _constant(batch.generation, n, pa.int32()),
             "placement_id": placement_id,
-            "unit_level": decided["unit_level"],
-            "unit_code": decided["unit_code"],
+            "unit_level": on_route["unit_level"],
+            "unit_code": on_route["unit_code"],
         }
-    ).filter(pc.is_valid(decided["unit_code"]))
+    ).filter(pc.is_valid(on_route["unit_code"]))
     if batch.generation is None:
         units = units.slice(0, 0)
     tables = {
+        "issue_import_route": route_table,
         "issue": issues,
-        "issue_event": events,
-        "routing_decision": routing,
         "placement": placements,
         "placement_unit": units,
     }
-    return [
+    copies = [
         CopyData(name, copy_statement(name, table.column_names), csv_data(table))
         for name, table in tables.items()
         if table.num_rows
     ]
+    return copies, len(routes)
 
 
 def copy_statement(table: str, columns: Sequence[str]) -> psycopg.sql.Composed:

@@ -232,7 +232,8 @@ def get_issue(conn: psycopg.Connection, issue_id: int, *, lock: bool = False) ->
 def issue_events(conn: psycopg.Connection, issue_id: int) -> list[dict[str, Any]]:
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
-            "SELECT at, actor, from_state, to_state, note, data FROM issue_event "
+            # the history view: an imported issue's first event is its import's (migration 0012)
+            "SELECT at, actor, from_state, to_state, note, data FROM issue_event_history "
             "WHERE issue_id = %s ORDER BY at, id",
             (issue_id,),
         ).fetchall()
@@ -244,7 +245,7 @@ def routing_decisions(conn: psycopg.Connection, issue_id: int) -> list[dict[str,
             """
             SELECT decided_at, generation, unit_level, unit_code, target_kind, worker_id,
                    department_code, needs_confirmation, steps
-            FROM routing_decision WHERE issue_id = %s ORDER BY decided_at, id
+            FROM routing_decision_history WHERE issue_id = %s ORDER BY decided_at, id
             """,
             (issue_id,),
         ).fetchall()
@@ -254,7 +255,7 @@ def latest_steps(conn: psycopg.Connection, issue_ids: Sequence[int]) -> dict[int
     """The steps of each issue's latest routing decision, for many issues in one query."""
     rows = conn.execute(
         """
-        SELECT DISTINCT ON (issue_id) issue_id, steps FROM routing_decision
+        SELECT DISTINCT ON (issue_id) issue_id, steps FROM routing_decision_history
         WHERE issue_id = ANY(%s) ORDER BY issue_id, decided_at DESC, id DESC
         """,
         (list(issue_ids),),

@@ -11,16 +11,18 @@ import pytest
 from gridmap.errors import AmbiguousError
 from gridmap.services import categories as category_service
 from gridmap.services import hotline
+from gridmap.services import routing as routing_service
+from gridmap.services import workers as worker_service
 from gridmap.store import hotline as hotline_store
+from gridmap.store import issues as issue_store
 from tests.conftest import STEP, X0, Y0
 
 pytestmark = pytest.mark.db
 
 CELL_W1 = (X0 + STEP / 2, Y0 + STEP / 4)  # cell 320101001
 CELL_E1 = (X0 + 1.5 * STEP, Y0 + STEP / 4)  # cell 320102001
-MAPPING = hotline.parse_mapping(
-    ("id=external_id", "type=category", "created=reported_at", "x=lon", "y=lat")
-)
+MAPPING_PAIRS = ("id=external_id", "type=category", "created=reported_at", "x=lon", "y=lat")
+MAPPING = hotline.parse_mapping(MAPPING_PAIRS)
 
 
 @pytest.fixture
@@ -44,8 +46,8 @@ def _counts(database):
         return conn.execute(
             """
             SELECT (SELECT count(*) FROM issue),
-                   (SELECT count(*) FROM issue_event),
-                   (SELECT count(*) FROM routing_decision),
+                   (SELECT count(*) FROM issue_event_history),
+                   (SELECT count(*) FROM routing_decision_history),
                    (SELECT count(*) FROM placement WHERE subject = 'issue'),
                    (SELECT count(*) FROM placement_unit),
                    (SELECT count(*) FROM issue_rejected)
@@ -65,8 +67,8 @@ def test_every_issue_gets_its_rows_across_batches(
         mismatched = conn.execute(
             """
             SELECT count(*) FROM issue i
-            JOIN issue_event e ON e.issue_id = i.id
-            JOIN routing_decision d ON d.issue_id = i.id
+            JOIN issue_event_history e ON e.issue_id = i.id
+            JOIN routing_decision_history d ON d.issue_id = i.id
             JOIN placement p ON p.subject = 'issue' AND p.subject_id = i.id
             JOIN placement_unit u ON u.placement_id = p.id
             WHERE e.to_state IS DISTINCT FROM i.state
@@ -130,3 +132,71 @@ def test_a_row_stored_meanwhile_by_another_client_refuses_the_whole_import(
     assert caught.value.key == "import_clash" and caught.value.http_status == 409
     assert "E3" in caught.value.message("en") and "E3" in caught.value.message("zh-CN")
     assert _counts(database) == before  # nothing of it stored, not even its rejected rows
+    assert [r["id"] for r in hotline.import_history(database)] == [first.import_id]
+
+
+def test_an_import_is_recorded_and_its_routes_are_each_issues_first_event_and_decision(
+    database, grid_with_categories, tmp_path, monkeypatch
+):
+    settings = grid_with_categories
+    monkeypatch.setattr(hotline, "CHUNK_ROWS", 7)  # 25 rows: four batches, routes numbered on
+    closed = "F99,E0101,2026-03-02T08:00:00+08:00,{},{},2026-03-02T10:00:00+08:00".format(*CELL_W1)
+    rows = ["id,type,created,x,y,closed", closed]
+    for i in range(25):
+        x, y = CELL_W1 if i % 2 == 0 else CELL_E1
+        rows.append(f"F{i},E0101,2026-03-02T09:{i:02d}:00+08:00,{x},{y},")
+    path = tmp_path / "march.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    mapping = hotline.parse_mapping((*MAPPING_PAIRS, "closed=closed_at"))
+    report = hotline.import_issues(database, settings, path, mapping=mapping, actor="王调度")
+    again = hotline.import_issues(database, settings, path, mapping=mapping, actor="王调度")
+    assert (report.imported, again.imported, again.already_imported) == (26, 0, 26)
+    assert again.import_id > report.import_id > 0
+
+    runs = hotline.import_history(database)
+    assert [(r["id"], r["imported"], r["already_imported"]) for r in runs] == [
+        (again.import_id, 0, 26),
+        (report.import_id, 26, 0),
+    ]
+    assert runs[1]["file_name"] == "march.csv" and runs[1]["actor"] == "王调度"
+    assert runs[1]["rows"] == 26 and runs[1]["targets"] == dict(report.targets)
+    assert len(runs[1]["file_sha256"]) == 64 and runs[1]["finished_at"] is not None
+    with database.connection() as conn:
+        # one route per batch, cell and state, not one per issue: (W1 open, E1 open) in
+        # each of the four batches, and W1 closed in the first
+        routes = conn.execute(
+            "SELECT route, to_state, unit_code FROM issue_import_route WHERE import_id = %s "
+            "ORDER BY route",
+            (report.import_id,),
+        ).fetchall()
+        assert len(routes) == 9 and [r[0] for r in routes] == list(range(9))
+        assert sorted({(r[1], r[2]) for r in routes}) == [
+            ("closed", "320101001"),
+            ("triage", "320101001"),
+            ("triage", "320102001"),
+        ]
+        ids = dict(conn.execute("SELECT external_id, id FROM issue WHERE external_id LIKE 'F%'"))
+        assert conn.execute("SELECT count(*) FROM issue_event").fetchone()[0] == 0
+        events = issue_store.issue_events(conn, ids["F99"])
+    assert [(e["actor"], e["from_state"], e["to_state"]) for e in events] == [
+        ("import:csv", None, "closed")
+    ]
+    assert events[0]["data"] == {
+        "channel": "import",
+        "source": "csv",
+        "worker_id": None,
+        "department": None,
+    }
+
+    # a later routing decision is the issue's own, after the import's
+    worker_id = worker_service.add_worker(database, name="李网格")
+    worker_service.assign_worker(database, settings, worker_id, "320102001")
+    routing_service.reroute_issue(database, settings, ids["F1"])
+    history = routing_service.routing_history(database, ids["F1"])
+    assert [(d["target_kind"], d["worker_id"]) for d in history] == [
+        ("triage", None),
+        ("worker", worker_id),
+    ]
+    with database.connection() as conn:
+        latest = issue_store.latest_steps(conn, [ids["F1"], ids["F3"]])
+    assert latest[ids["F1"]] == history[1]["steps"] and latest[ids["F3"]] == history[0]["steps"]

@@ -508,7 +508,7 @@ def test_hotline_import_is_set_based_rejects_with_reasons_and_is_idempotent(
     with database.connection() as conn:
         events = conn.execute(
             "SELECT i.external_id, e.actor, e.from_state, e.to_state, e.data->>'source' "
-            "FROM issue_event e JOIN issue i ON i.id = e.issue_id ORDER BY 1"
+            "FROM issue_event_history e JOIN issue i ON i.id = e.issue_id ORDER BY 1"
         ).fetchall()
     # one event per imported issue: the hotline took the report, the import filed and sent it
     assert events == [

@@ -141,3 +141,38 @@ def test_bad_rosters_are_refused_whole(
     result = run("workers", "duty", "import", roster)
     assert result.exit_code == 1 and needle in result.output, result.output
     assert "王网格" not in run("workers", "duty", "list", "--all").output  # nothing stored
+
+
+def test_a_hotline_import_prints_its_counts_in_both_languages_and_is_listed(
+    run,  # noqa: F811
+    load_small_grid,
+    tmp_path,
+):
+    assert run("issues", "imports").output.strip() == "no imports yet / 尚无导入记录"
+    assert run("categories", "load", "cn").exit_code == 0
+    export = tmp_path / "hotline.csv"
+    export.write_text(
+        "id,type,created,x,y\n"
+        f"H1,E0101,2026-03-02T09:00:00+08:00,{X0 + STEP / 2},{Y0 + STEP / 4}\n"
+        f"H2,E0101,2026-03-02T09:05:00+08:00,,\n"
+        f"H3,no such type,2026-03-02T09:05:00+08:00,{X0 + STEP / 2},{Y0 + STEP / 4}\n",
+        encoding="utf-8",
+    )
+    mapping = ("id=external_id", "type=category", "created=reported_at", "x=lon", "y=lat")
+    args = [a for pair in mapping for a in ("--map", pair)]
+    first = run("issues", "import", export, *args, "--source", "12345")
+    assert first.exit_code == 0, first.output
+    lines = first.output.splitlines()
+    assert lines[0].startswith("import ") and lines[0].endswith(
+        "3 rows: 1 imported, 0 already imported, 2 rejected / 导入批次 "
+        + lines[0].split()[1].rstrip(":")
+        + "：共 3 行，新导入 1 行，已导入过 0 行，拒收 2 行"
+    )
+    assert "  rejected (missing_coordinates): 1 / 拒收（missing_coordinates）：1" in lines
+    assert "  routed to triage: 1 / 派往 triage：1" in lines
+    again = run("issues", "import", export, *args, "--source", "12345")
+    assert "1 already imported" in again.output
+    listing = run("issues", "imports").output.splitlines()
+    assert listing[0].startswith("import ") and "12345  hotline.csv" in listing[0]
+    assert "0 imported, 1 already imported, 2 rejected" in listing[0]
+    assert sum(line.startswith("import ") for line in listing) == 2
