@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+import psycopg
 import pytest
 
 from gridmap.errors import AmbiguousError
@@ -200,3 +201,15 @@ def test_an_import_is_recorded_and_its_routes_are_each_issues_first_event_and_de
     with database.connection() as conn:
         latest = issue_store.latest_steps(conn, [ids["F1"], ids["F3"]])
     assert latest[ids["F1"]] == history[1]["steps"] and latest[ids["F3"]] == history[0]["steps"]
+
+
+def test_an_imports_routes_are_never_changed(database, grid_with_categories, tmp_path):
+    hotline.import_issues(
+        database, grid_with_categories, _export(tmp_path, ["G1"]), mapping=MAPPING
+    )
+    for statement in (
+        "UPDATE issue_import_route SET to_state = 'x'",
+        "DELETE FROM issue_import_route",
+    ):
+        with pytest.raises(psycopg.errors.RestrictViolation), database.transaction() as conn:
+            conn.execute(statement)
