@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 import psycopg
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from psycopg_pool import ConnectionPool
 
@@ -176,8 +177,25 @@ def csv_data(table: pa.Table) -> memoryview:
     """An Arrow table as the CSV text ``copy_csv`` sends (no connection needed: it can be
     prepared while the connection is busy with something else)."""
     buffer = io.BytesIO()
-    pa_csv.write_csv(table, buffer, pa_csv.WriteOptions(include_header=False))
+    columns = [
+        _utc_text(column) if pa.types.is_timestamp(column.type) and column.type.tz else column
+        for column in table.columns
+    ]
+    pa_csv.write_csv(
+        pa.table(columns, names=table.column_names),
+        buffer,
+        pa_csv.WriteOptions(include_header=False),
+    )
     return buffer.getbuffer()
+
+
+def _utc_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Zone-aware times as UTC text ('2020-01-01 08:05:00.000000Z'). Arrow keeps them as UTC
+    instants, so dropping the zone gives UTC wall time: its CSV writer formats that about 25x
+    faster than the zone-aware type, which it converts value by value (a hotline import's
+    three time columns were most of its CSV time)."""
+    wall = column.cast(pa.timestamp(column.type.unit)).cast(pa.string())
+    return pc.binary_join_element_wise(wall, pa.scalar("Z"), pa.scalar(""))
 
 
 def copy_data(

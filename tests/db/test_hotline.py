@@ -213,3 +213,36 @@ def test_an_imports_routes_are_never_changed(database, grid_with_categories, tmp
     ):
         with pytest.raises(psycopg.errors.RestrictViolation), database.transaction() as conn:
             conn.execute(statement)
+
+
+def test_zone_aware_times_reach_the_database_as_the_same_instants(database):
+    """csv_data writes zone-aware Arrow times as UTC text (fast); COPY reads the same instants
+    whatever the session's time zone."""
+    from datetime import UTC, datetime
+
+    import pyarrow as pa
+
+    from gridmap.store.db import copy_data, csv_data
+
+    instants = [
+        datetime(2020, 3, 8, 9, 59, 59, 999999, tzinfo=UTC),
+        None,
+        datetime(1999, 12, 31, 23, 0, tzinfo=UTC),
+    ]
+    table = pa.table(
+        {
+            "la": pa.array(instants, pa.timestamp("us", tz="UTC")).cast(
+                pa.timestamp("us", tz="America/Los_Angeles")
+            ),
+            "sh": pa.array(instants, pa.timestamp("ms", tz="Asia/Shanghai")),
+        }
+    )
+    with database.transaction() as conn:
+        conn.execute("SET LOCAL TIME ZONE 'Pacific/Auckland'")
+        conn.execute("CREATE TEMP TABLE t (la timestamptz, sh timestamptz) ON COMMIT DROP")
+        copy_data(conn, "COPY t (la, sh) FROM STDIN (FORMAT csv)", csv_data(table))
+        rows = conn.execute("SELECT la, sh FROM t").fetchall()
+    assert [r[0] for r in rows] == instants
+    assert [r[1] for r in rows] == [
+        i.replace(microsecond=999000) if i and i.microsecond else i for i in instants
+    ]
