@@ -266,8 +266,8 @@ def latest_steps(conn: psycopg.Connection, issue_ids: Sequence[int]) -> dict[int
 # Open issues of the same category within %(radius)s metres reported since %(since)s, nearest
 # first (at most %(limit)s); merged issues point to their master, so only masters are offered.
 # CTEs (dup_pt, near, nearby) of intake's one-statement read (store.intake).
-# MATERIALIZED: the radius is applied first, on its own, through the issue_geog GiST index
-# (geography: metres). Planned together with the category filter, the planner took
+# MATERIALIZED: the radius is applied first, on its own, through the issue_open_geog GiST
+# index (geography: metres; open issues only, so near says closed_at IS NULL). Planned together with the category filter, the planner took
 # issue_category_open instead whenever the table had no statistics yet (a new deployment) and
 # measured every open issue of the category: a cost that grows with the backlog (intake
 # benchmark). Comments stay out of the SQL text: see store.intake on its length.
@@ -278,7 +278,7 @@ near AS MATERIALIZED (
            i.category_code, i.closed_at, i.master_id,
            ST_Distance(i.geom::geography, dup_pt.g) AS distance
     FROM issue i, dup_pt
-    WHERE ST_DWithin(i.geom::geography, dup_pt.g, %(radius)s)
+    WHERE ST_DWithin(i.geom::geography, dup_pt.g, %(radius)s) AND i.closed_at IS NULL
 ), nearby AS (
     SELECT i.id, i.state, i.reported_at, i.description,
            round(i.distance::numeric, 1)::float8 AS distance_m
