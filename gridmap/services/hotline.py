@@ -110,31 +110,49 @@ def parse_mapping(pairs: tuple[str, ...]) -> dict[str, str]:
 _ZONE_SUFFIX = r"(?:Z|[+-]\d\d:?\d\d)$"
 
 
-def parse_times(values: pd.Series, *, date_format: str | None, zone: ZoneInfo) -> pd.Series:
-    """Times as UTC; a value without an offset is local time in ``zone`` (the deployment's),
-    one with an offset keeps it. Unparseable values (and local times that do not exist or
-    repeat at a DST change) become NaT.
+class TimeParser:
+    """An export's times as UTC; a value without an offset is local time in ``zone`` (the
+    deployment's), one with an offset keeps it. Unparseable values (and local times that do
+    not exist or repeat at a DST change) become NaT.
 
-    Each distinct text is parsed once: an export's times repeat (minutes, or whole days), and
-    strptime was a seventh of an import's Python time (benchmarks/import_issues.py)."""
-    codes, distinct = pd.factorize(values.to_numpy(dtype=object))
-    parsed = _parse_distinct_times(pd.Series(distinct, dtype=object), date_format, zone)
-    # factorize gives -1 for a missing value: NaT
-    return pd.Series(parsed.array.take(codes, allow_fill=True), index=values.index)
+    Each distinct text is parsed once per import, whichever batch it comes in: an export's
+    times repeat (minutes, or whole days), and strptime was a seventh of an import's Python
+    time (benchmarks/import_issues.py)."""
 
+    def __init__(self, date_format: str | None, zone: ZoneInfo) -> None:
+        self._format = date_format or "ISO8601"
+        self._zone = zone
+        self._position: dict[str, int] = {}  # every distinct text parsed so far -> its time's
+        self._times = pd.array([], dtype="datetime64[ns, UTC]")
 
-def _parse_distinct_times(values: pd.Series, date_format: str | None, zone: ZoneInfo) -> pd.Series:
-    aware = values.str.contains(_ZONE_SUFFIX, regex=True).fillna(False).astype(bool)
-    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
-    fmt = date_format or "ISO8601"
-    if aware.any():
-        out[aware] = pd.to_datetime(values[aware], format=fmt, errors="coerce", utc=True)
-    if (~aware).any():
-        local = pd.to_datetime(values[~aware], format=fmt, errors="coerce")
-        out[~aware] = local.dt.tz_localize(zone, ambiguous="NaT", nonexistent="NaT").dt.tz_convert(
-            "UTC"
-        )
-    return out
+    def __call__(self, values: pd.Series) -> pd.Series:
+        codes, distinct = pd.factorize(values)
+        texts = [str(t) for t in distinct.tolist()]
+        new = [t for t in texts if t not in self._position]
+        if new:
+            for text in new:
+                self._position[text] = len(self._position)
+            parsed = self._parse(pd.Series(new, dtype=object))
+            self._times = pd.concat([pd.Series(self._times), parsed], ignore_index=True).array
+        times = self._times.take(np.array([self._position[t] for t in texts], dtype=np.int64))
+        # factorize gives -1 for a missing value: NaT
+        return pd.Series(times.take(codes, allow_fill=True), index=values.index)
+
+    def _parse(self, values: pd.Series) -> pd.Series:
+        # Arrow's regular expressions: one vectorised call, not one Python call per value
+        found = values.astype("string[pyarrow]").str.contains(_ZONE_SUFFIX, regex=True)
+        aware = found.fillna(False).to_numpy(dtype=bool)
+        out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
+        if aware.any():
+            out[aware] = pd.to_datetime(
+                values[aware], format=self._format, errors="coerce", utc=True
+            )
+        if (~aware).any():
+            local = pd.to_datetime(values[~aware], format=self._format, errors="coerce")
+            out[~aware] = local.dt.tz_localize(
+                self._zone, ambiguous="NaT", nonexistent="NaT"
+            ).dt.tz_convert("UTC")
+        return out
 
 
 def file_sha256(path: Path) -> str:
@@ -182,10 +200,10 @@ def parse_rows(
     columns: dict[str, str],
     taxonomy: Taxonomy,
     *,
-    date_format: str | None,
+    times: TimeParser,
 ) -> ParsedRows:
     """Map the export's columns to the fields; categories by name (once per distinct name),
-    dates in the deployment's time zone, coordinates as numbers."""
+    dates by ``times`` (the deployment's time zone), coordinates as numbers."""
 
     def text(name: str) -> pd.Series:
         column = columns.get(name)
@@ -206,11 +224,10 @@ def parse_rows(
     category = names.map(known)
     reason[category == ""] = "unknown_category"
 
-    zone = ZoneInfo(taxonomy.categories.timezone)
-    stamps = parse_times(text("reported_at"), date_format=date_format, zone=zone)
+    stamps = times(text("reported_at"))
     reason[(reason == "") & stamps.isna()] = "bad_date"
     closed_text = text("closed_at")
-    closed = parse_times(closed_text, date_format=date_format, zone=zone)
+    closed = times(closed_text)
     # a closing date that cannot be read, or before the report, is a bad date too: guessing
     # open or closed would misstate the case
     bad_close = (closed_text != "") & (closed.isna() | (closed < stamps))
@@ -565,6 +582,7 @@ def import_issues(
             actor=actor,
         )
         numbered = 0  # routes numbered by the batches so far
+        times = TimeParser(date_format, ZoneInfo(taxonomy.categories.timezone))
         generation = unit_store.active_generation(conn)
         facts = routing_facts(conn, index, taxonomy.categories.name, at=now)
         taken = np.zeros(0, dtype=object)  # ids of the rows stored so far
@@ -576,7 +594,7 @@ def import_issues(
                     frame.iloc[start:stop].reset_index(drop=True),
                     columns,
                     taxonomy,
-                    date_format=date_format,
+                    times=times,
                 )
                 text = {
                     name: getattr(parsed, name).to_numpy(dtype=object)

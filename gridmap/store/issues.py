@@ -267,10 +267,11 @@ def latest_steps(conn: psycopg.Connection, issue_ids: Sequence[int]) -> dict[int
 # first (at most %(limit)s); merged issues point to their master, so only masters are offered.
 # CTEs (dup_pt, near, nearby) of intake's one-statement read (store.intake).
 # MATERIALIZED: the radius is applied first, on its own, through the issue_open_geog GiST
-# index (geography: metres; open issues only, so near says closed_at IS NULL). Planned together with the category filter, the planner took
-# issue_category_open instead whenever the table had no statistics yet (a new deployment) and
-# measured every open issue of the category: a cost that grows with the backlog (intake
-# benchmark). Comments stay out of the SQL text: see store.intake on its length.
+# index (geography: metres; open issues only, so near says closed_at IS NULL). Planned
+# together with the category filter, the planner took issue_category_open instead whenever the
+# table had no statistics yet (a new deployment) and measured every open issue of the
+# category: a cost that grows with the backlog (intake benchmark). Comments stay out of the
+# SQL text: see store.intake on its length.
 NEARBY_OPEN_CTES = """
 dup_pt AS (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)::geography AS g),
 near AS MATERIALIZED (
