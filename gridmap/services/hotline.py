@@ -276,6 +276,9 @@ class RoutingFacts:
 
     workers: dict[tuple[str, str], list[Any]]
     rules: Any
+    # decisions made so far, by group (unit chain, category, near an edge): later batches
+    # route their groups as the first batch that met them did
+    decided: dict[tuple[Any, ...], dict[str, Any]] = field(default_factory=dict)
 
 
 def routing_facts(conn: Any, index: UnitIndex, set_name: str, *, at: datetime) -> RoutingFacts:
@@ -296,7 +299,8 @@ def route_groups(
     generation: int | None,
 ) -> Routes:
     """Rows in the same unit chain, of the same category and alike near an edge route alike:
-    ``decide`` runs once per such group (a few thousand at most), not once per row."""
+    ``decide`` runs once per such group and import (a few thousand at most), not once per
+    row."""
     levels = list(settings.levels.names)
     edges = located["edge_distance_m"].to_numpy(dtype=float)
     keys = located[[f"{lv}_code" for lv in levels]].copy()
@@ -307,23 +311,26 @@ def route_groups(
     _, first = np.unique(group, return_index=True)
     codes = {lv: located[f"{lv}_code"].to_numpy(dtype=object)[first] for lv in levels}
     names = {lv: located[f"{lv}_name"].to_numpy(dtype=object)[first] for lv in levels}
-    chains: list[list[dict[str, str]]] = [
-        [
-            {"level": lv, "code": str(codes[lv][g]), "name": str(names[lv][g])}
-            for lv in levels
-            if codes[lv][g]
-        ]
-        for g in range(len(first))
-    ]
+    near = keys["near_edge"].to_numpy()[first]
     records = []
-    for i, chain in zip(first.tolist(), chains, strict=True):
-        decision = decide(
-            route_input(taxonomy.categories.category(category[i]), chain, float(edges[i])),
-            workers=facts.workers,
-            rules=facts.rules,
-            edge_margin_m=settings.edge_margin_m,
-        )
-        records.append(decision_record(decision, generation))
+    for g, i in enumerate(first.tolist()):
+        # a group an earlier batch of the import decided routes as it did there
+        key = (*(codes[lv][g] for lv in levels), category[i], bool(near[g]))
+        record = facts.decided.get(key)
+        if record is None:
+            chain = [
+                {"level": lv, "code": str(codes[lv][g]), "name": str(names[lv][g])}
+                for lv in levels
+                if codes[lv][g]
+            ]
+            decision = decide(
+                route_input(taxonomy.categories.category(category[i]), chain, float(edges[i])),
+                workers=facts.workers,
+                rules=facts.rules,
+                edge_margin_m=settings.edge_margin_m,
+            )
+            record = facts.decided[key] = decision_record(decision, generation)
+        records.append(record)
     return Routes(group, records)
 
 
