@@ -29,6 +29,8 @@ ALTER TABLE issue
 -- declared key has none either, and every index costs each imported row (workers and
 -- departments are deactivated, not deleted).
 
+-- One block per referenced table, written out rather than built with EXECUTE format(...):
+-- PL/pgSQL keeps the plan of a static statement, and re-plans a dynamic one on every call.
 CREATE FUNCTION issue_references_row() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM FROM category c WHERE c.set_name = NEW.set_name AND c.code = NEW.category_code

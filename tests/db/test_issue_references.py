@@ -78,49 +78,43 @@ def test_a_referenced_row_is_neither_deleted_nor_rekeyed(database, categories):
         conn.execute("UPDATE category SET withdrawn = true WHERE code = 'E0101'")
 
 
-def test_a_delete_racing_an_uncommitted_reference_waits_and_fails(database, categories):
-    worker = worker_service.add_worker(database, name="王网格")
-    outcome: dict[str, object] = {}
-    with psycopg.connect(database.url) as inserting:
-        inserting.execute(INSERT, ("E0101", worker, None))  # holds the worker row's key lock
+DELETE = "DELETE FROM worker WHERE id = %s"
 
-        def delete() -> None:
+
+def _race(database, first: tuple[str, tuple], second: tuple[str, tuple]) -> dict[str, object]:
+    """``first`` in an open transaction, ``second`` meanwhile on another connection (it must
+    wait), then ``first`` commits; what became of ``second``."""
+    outcome: dict[str, object] = {}
+    with psycopg.connect(database.url) as holding:
+        holding.execute(*first)
+
+        def run_second() -> None:
             try:
-                with psycopg.connect(database.url, autocommit=True) as deleting:
-                    deleting.execute("DELETE FROM worker WHERE id = %s", (worker,))
-                outcome["deleted"] = True
+                with psycopg.connect(database.url, autocommit=True) as other:
+                    other.execute(*second)
+                outcome["done"] = True
             except psycopg.errors.ForeignKeyViolation as exc:
                 outcome["refused"] = exc.diag.constraint_name
 
-        thread = threading.Thread(target=delete)
+        thread = threading.Thread(target=run_second)
         thread.start()
         time.sleep(0.5)
-        assert thread.is_alive()  # waiting for the inserting transaction
-        inserting.commit()
+        assert thread.is_alive()  # waiting for the first transaction
+        holding.commit()
         thread.join(10)
+    return outcome
+
+
+def test_a_delete_racing_an_uncommitted_reference_waits_and_fails(database, categories):
+    worker = worker_service.add_worker(database, name="王网格")
+    # the insert holds the worker row's key lock until it commits
+    outcome = _race(database, (INSERT, ("E0101", worker, None)), (DELETE, (worker,)))
     assert outcome == {"refused": "issue_worker_id_fkey"}
 
 
 def test_an_insert_racing_an_uncommitted_delete_waits_and_fails(database, categories):
     worker = worker_service.add_worker(database, name="赵网格")
-    outcome: dict[str, object] = {}
-    with psycopg.connect(database.url) as deleting:
-        deleting.execute("DELETE FROM worker WHERE id = %s", (worker,))
-
-        def insert() -> None:
-            try:
-                with psycopg.connect(database.url, autocommit=True) as inserting:
-                    inserting.execute(INSERT, ("E0101", worker, None))
-                outcome["inserted"] = True
-            except psycopg.errors.ForeignKeyViolation as exc:
-                outcome["refused"] = exc.diag.constraint_name
-
-        thread = threading.Thread(target=insert)
-        thread.start()
-        time.sleep(0.5)
-        assert thread.is_alive()  # waiting for the deleting transaction
-        deleting.commit()
-        thread.join(10)
+    outcome = _race(database, (DELETE, (worker,)), (INSERT, ("E0101", worker, None)))
     assert outcome == {"refused": "issue_worker_id_fkey"}
 
 
