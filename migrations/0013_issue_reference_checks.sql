@@ -141,29 +141,38 @@ CREATE TRIGGER issue_references_per_statement AFTER INSERT ON issue
     EXECUTE FUNCTION issue_references_per_statement();
 
 -- The referenced side: a row an issue refers to is neither deleted nor given another key.
+-- Only the keys that are gone (deleted, or re-keyed away) are looked up in issue: an update
+-- that keeps the key (a category withdrawn, a worker renamed) reads no issue at all.
 CREATE FUNCTION refuse_if_issues_refer() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     found text;
 BEGIN
     IF TG_TABLE_NAME = 'category' THEN
-        SELECT format('(set_name, code)=(%s, %s)', o.set_name, o.code) INTO found
-        FROM old_row o
+        WITH gone AS MATERIALIZED (
+            SELECT o.set_name, o.code FROM old_row o
+            WHERE TG_OP = 'DELETE' OR NOT EXISTS (
+                SELECT FROM category c WHERE c.set_name = o.set_name AND c.code = o.code)
+        )
+        SELECT format('(set_name, code)=(%s, %s)', g.set_name, g.code) INTO found
+        FROM gone g
         WHERE EXISTS (SELECT FROM issue i
-                      WHERE i.set_name = o.set_name AND i.category_code = o.code)
-          AND (TG_OP = 'DELETE' OR NOT EXISTS (
-                SELECT FROM category c WHERE c.set_name = o.set_name AND c.code = o.code))
+                      WHERE i.set_name = g.set_name AND i.category_code = g.code)
         LIMIT 1;
     ELSIF TG_TABLE_NAME = 'worker' THEN
-        SELECT format('(id)=(%s)', o.id) INTO found
-        FROM old_row o
-        WHERE EXISTS (SELECT FROM issue i WHERE i.worker_id = o.id)
-          AND (TG_OP = 'DELETE' OR NOT EXISTS (SELECT FROM worker w WHERE w.id = o.id))
+        WITH gone AS MATERIALIZED (
+            SELECT o.id FROM old_row o
+            WHERE TG_OP = 'DELETE' OR NOT EXISTS (SELECT FROM worker w WHERE w.id = o.id)
+        )
+        SELECT format('(id)=(%s)', g.id) INTO found
+        FROM gone g WHERE EXISTS (SELECT FROM issue i WHERE i.worker_id = g.id)
         LIMIT 1;
     ELSE
-        SELECT format('(code)=(%s)', o.code) INTO found
-        FROM old_row o
-        WHERE EXISTS (SELECT FROM issue i WHERE i.department_code = o.code)
-          AND (TG_OP = 'DELETE' OR NOT EXISTS (SELECT FROM department d WHERE d.code = o.code))
+        WITH gone AS MATERIALIZED (
+            SELECT o.code FROM old_row o
+            WHERE TG_OP = 'DELETE' OR NOT EXISTS (SELECT FROM department d WHERE d.code = o.code)
+        )
+        SELECT format('(code)=(%s)', g.code) INTO found
+        FROM gone g WHERE EXISTS (SELECT FROM issue i WHERE i.department_code = g.code)
         LIMIT 1;
     END IF;
     IF found IS NOT NULL THEN
