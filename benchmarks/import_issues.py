@@ -296,7 +296,7 @@ PHASE_LABELS = {
     "batch": "5 route, deadlines, ids, CSV of 4 tables, per batch",
     "route": "  of which route (decide per group)",
     "deadlines": "  of which deadlines (working calendar)",
-    "reserve": "  of which reserve issue and placement ids",
+    "reserve": "  reserve issue and placement ids (side thread, overlaps 4-5)",
     "tables": "  of which rows of 4 tables as CSV",
     "wait": "6 wait for the writer after the last batch",
     "store": "writer thread: COPY 4 tables per batch (overlaps 4-6)",

@@ -271,14 +271,17 @@ class Routes:
 
 @dataclass
 class RoutingFacts:
-    """What routing reads from the database, read once per import: the workers of every
-    unit (on duty or not at the import's time) and the responsibility rules."""
+    """What routing reads from the database, read once per import (the workers of every
+    unit, on duty or not at the import's time, and the responsibility rules), and what the
+    import's earlier batches decided and computed."""
 
     workers: dict[tuple[str, str], list[Any]]
     rules: Any
     # decisions made so far, by group (unit chain, category, near an edge): later batches
     # route their groups as the first batch that met them did
     decided: dict[tuple[Any, ...], dict[str, Any]] = field(default_factory=dict)
+    # deadlines computed so far (deadlines_for's ``known``): batches share their filing days
+    deadlines_known: dict[tuple[Any, ...], datetime] = field(default_factory=dict)
 
 
 def routing_facts(conn: Any, index: UnitIndex, set_name: str, *, at: datetime) -> RoutingFacts:
@@ -343,10 +346,18 @@ class Deadlines:
     sets: list[str]
 
 
-def deadlines_for(taxonomy: Taxonomy, category: np.ndarray, reported_at: pd.Series) -> Deadlines:
+def deadlines_for(
+    taxonomy: Taxonomy,
+    category: np.ndarray,
+    reported_at: pd.Series,
+    *,
+    known: dict[tuple[Any, ...], datetime] | None = None,
+) -> Deadlines:
     """Every stage's deadline, computed by the working calendar once per category and
     distinct basis: the local filing day for limits in working days (they do not depend on
-    the hour), the filing instant otherwise."""
+    the hour), the filing instant otherwise. ``known``: deadlines computed before (by
+    basis, amount and unit), kept across an import's batches, which share their days."""
+    known = {} if known is None else known
     calendar = taxonomy.calendar
     zone = calendar.zone
     n = len(category)
@@ -366,12 +377,17 @@ def deadlines_for(taxonomy: Taxonomy, category: np.ndarray, reported_at: pd.Seri
             codes, _ = pd.factorize(basis)  # codes in order of first appearance
             _, first = np.unique(codes, return_index=True)
             stage_codes.append(codes)
-            stage_dues.append(
-                [
-                    calendar.add(pd.Timestamp(start).to_pydatetime(), limit.amount, limit.unit)
-                    for start in starts.iloc[first].tolist()
-                ]
-            )
+            dues = []
+            for base, start in zip(
+                basis.iloc[first].tolist(), starts.iloc[first].tolist(), strict=True
+            ):
+                key = (base, limit.amount, limit.unit)
+                if key not in known:
+                    known[key] = calendar.add(
+                        pd.Timestamp(start).to_pydatetime(), limit.amount, limit.unit
+                    )
+                dues.append(known[key])
+            stage_dues.append(dues)
         if not limits:
             combo = np.zeros(len(rows), dtype=np.int64)
             combos = np.zeros((1, 0), dtype=np.int64)
@@ -415,7 +431,7 @@ class PreparedBatch:
 
 
 def issue_batch(
-    side: Any,
+    ids: Future[tuple[np.ndarray, np.ndarray]],
     settings: Settings,
     taxonomy: Taxonomy,
     parsed: ParsedRows,
@@ -430,16 +446,14 @@ def issue_batch(
     first_route: int,
 ) -> PreparedBatch:
     """The rows ``take`` (positions; ``located`` is their location) routed, given their
-    deadlines, their ids and laid out as the store's tables (CSV); ``text``: parsed's text
-    fields as object arrays.
-
-    The ids come from the sequences on ``side``, a connection besides the transaction's
-    (busy with the previous batch): a sequence does not wait for a transaction anyway (ids
-    of an import that fails are skipped, as any rolled-back insert's are)."""
+    deadlines, their ids (the first of ``ids``, see ``reserve_ids_ahead``) and laid out as
+    the store's tables (CSV); ``text``: parsed's text fields as object arrays."""
     category = text["category"][take]
     routes = route_groups(settings, taxonomy, located, category, facts=facts, generation=generation)
     reported_at = parsed.reported_at.array[take]
-    deadlines = deadlines_for(taxonomy, category, pd.Series(reported_at))
+    deadlines = deadlines_for(
+        taxonomy, category, pd.Series(reported_at), known=facts.deadlines_known
+    )
     severity = {c.code: c.severity for c in taxonomy.categories.categories}
     address = text["address"][take]
     rows = pd.DataFrame(
@@ -459,8 +473,7 @@ def issue_batch(
             "closed_at": parsed.closed_at.array[take],
         }
     )
-    issue_ids, placement_ids = hotline_store.reserve_ids(side, len(rows))
-    side.commit()
+    issue_ids, placement_ids = (reserved[: len(rows)] for reserved in ids.result())
     tables, route_count = hotline_store.issue_tables(
         hotline_store.IssueBatch(
             rows=rows,
@@ -532,6 +545,16 @@ def import_history(db: Database, *, limit: int = 20) -> list[dict[str, Any]]:
         return hotline_store.imports(conn, limit=limit)
 
 
+def reserve_ids_ahead(side: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` issue and placement ids, taken on ``side`` (a connection besides the
+    transaction's, which is busy writing) by a thread while the batch is being located: the
+    ids of rows that then turn out outside are skipped, as a rolled-back insert's are (a
+    sequence does not wait for a transaction anyway)."""
+    ids = hotline_store.reserve_ids(side, n)
+    side.commit()
+    return ids
+
+
 def wait_for_writes(writer: BatchWriter) -> None:
     """Until every batch is stored (what the database still had to do after Python)."""
     writer.wait()
@@ -593,7 +616,10 @@ def import_issues(
         generation = unit_store.active_generation(conn)
         facts = routing_facts(conn, index, taxonomy.categories.name, at=now)
         taken = np.zeros(0, dtype=object)  # ids of the rows stored so far
-        with BatchWriter(conn, source=source) as writer:
+        with (
+            BatchWriter(conn, source=source) as writer,
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="gridmap-ids") as side_work,
+        ):
             # batch by batch, from parsing on: the database stores one batch while Python
             # prepares the next, and starts after the first (small) one
             for start, stop in batch_bounds(len(frame)):
@@ -623,6 +649,7 @@ def import_issues(
                 seen += int(before.sum())
                 todo = np.flatnonzero(candidates & ~before)
 
+                ids_ahead = side_work.submit(reserve_ids_ahead, side, len(todo))
                 located = locate_rows(index, parsed.lon[todo], parsed.lat[todo])
                 reason.iloc[todo] = located["reason"].to_numpy()
                 reasons[start:stop] = reason.to_numpy(dtype=object)
@@ -635,10 +662,11 @@ def import_issues(
                 placed[np.flatnonzero(placed)[repeated]] = False
                 take, located = todo[placed], located[placed].reset_index(drop=True)
                 if not len(take):
+                    ids_ahead.result()  # the side connection is free again
                     continue
                 taken = np.concatenate([taken, ids[take]])
                 batch = issue_batch(
-                    side,
+                    ids_ahead,
                     settings,
                     taxonomy,
                     parsed,

@@ -246,3 +246,36 @@ def test_zone_aware_times_reach_the_database_as_the_same_instants(database):
     assert [r[1] for r in rows] == [
         i.replace(microsecond=999000) if i and i.microsecond else i for i in instants
     ]
+
+
+def test_deadlines_computed_in_batches_with_a_shared_memo_equal_one_pass(
+    database, grid_with_categories
+):
+    """An import's batches share the deadlines they computed (by filing day or instant):
+    the result is the same as computing each row on its own."""
+    import numpy as np
+    import pandas as pd
+
+    from gridmap.services.categories import current_taxonomy
+
+    taxonomy = current_taxonomy(database)
+    codes = np.array([c.code for c in taxonomy.categories.categories][:12], dtype=object)
+    rng = np.random.default_rng(7)
+    category = codes[rng.integers(0, len(codes), 400)]
+    reported = pd.Series(
+        pd.Timestamp("2026-09-28T00:00:00Z")  # across the National Day holidays
+        + pd.to_timedelta(rng.integers(0, 14 * 24 * 60, 400), unit="min")
+    )
+    whole = hotline.deadlines_for(taxonomy, category, reported)
+    known: dict = {}
+    halves = [
+        hotline.deadlines_for(
+            taxonomy, category[part], reported.iloc[part].reset_index(drop=True), known=known
+        )
+        for part in (slice(0, 150), slice(150, 400))
+    ]
+    assert known  # the second half found the first half's days
+    sets = [d.sets[g] for d in halves for g in d.group]
+    assert sets == [whole.sets[g] for g in whole.group]
+    due = pd.concat([d.due_at for d in halves], ignore_index=True)
+    assert due.equals(whole.due_at)
