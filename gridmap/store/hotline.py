@@ -145,8 +145,11 @@ def check_references_per_statement(conn: psycopg.Connection) -> None:
     """Until the end of the transaction, the issue rows' references (category, worker,
     department) are checked once per statement, set-based, instead of once per row
     (migration 0013): a COPY of 20,000 issues checks their few hundred distinct references
-    together."""
+    together. The check reads the statement's rows from a transition table (about 9 MB for
+    20,000 issues): with the default 4 MB of work_mem it went to disk, 40 ms more per batch
+    (median of six)."""
     conn.execute("SET LOCAL gridmap.reference_checks = 'per_statement'")
+    conn.execute("SET LOCAL work_mem = '64MB'")
 
 
 def lock_source(conn: psycopg.Connection, source: str) -> None:
