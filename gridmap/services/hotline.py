@@ -410,16 +410,24 @@ def deadlines_for(
 
 
 CHUNK_ROWS = 20_000  # rows parsed, located, routed and stored together (see BatchWriter)
-FIRST_CHUNK_ROWS = 5_000  # the first batch is smaller: the database starts sooner
+# The first batch is smaller, so that the database starts sooner, and so is the last, so
+# that the database has little left to write once Python is done (the whole wait at the end
+# of an import is the last batch's COPY).
+FIRST_CHUNK_ROWS = 5_000
 
 
 def batch_bounds(n: int) -> list[tuple[int, int]]:
     """(start, stop) of each batch of ``n`` rows."""
     bounds, start = [], 0
-    size = min(FIRST_CHUNK_ROWS, CHUNK_ROWS)
+    small = min(FIRST_CHUNK_ROWS, CHUNK_ROWS)
+    size = small
     while start < n:
         bounds.append((start, min(start + size, n)))
         start, size = start + size, CHUNK_ROWS
+    last_start, last_stop = bounds[-1] if bounds else (0, 0)
+    if last_stop - last_start > small:
+        bounds[-1:] = [(last_start, last_stop - small), (last_stop - small, last_stop)]
+    return bounds
     return bounds
 
 
