@@ -525,11 +525,11 @@ def rejected_rows(
 
 
 class BatchWriter:
-    """Sends batches (their tables' CSV) on the transaction's connection from a second
-    thread, in order, while the caller prepares the next one: the database's writing (most
-    of an import's time) and Python's locating, routing and laying out overlap instead of
-    taking turns. The caller does not use
-    the connection until ``wait_for_writes``; after a failed batch the rest are skipped (the
+    """Sends an import's writes (each batch's tables as CSV, its rejected rows) on the
+    transaction's connection from a second thread, in order, while the caller prepares the
+    next batch: the database's writing (most of an import's time) and Python's locating,
+    routing and laying out overlap instead of taking turns. The caller does not use the
+    connection until ``wait_for_writes``; after a failed write the rest are skipped (the
     transaction is lost) and the error is raised to the caller, which rolls back."""
 
     def __init__(self, conn: Any, *, source: str) -> None:
@@ -729,10 +729,9 @@ def import_issues(
                 stored += len(take)
                 writer.submit(batch.tables)
             wait_for_writes(writer)
-        rejected = np.flatnonzero(reasons != "")
         report.imported = stored
         report.already_imported = seen + again
-        report.rejected = Counter(str(r) for r in reasons[rejected].tolist())
+        report.rejected = Counter(str(r) for r in reasons[reasons != ""].tolist())
         report.targets = targets  # how the new rows were routed (none on a repeated import)
         hotline_store.finish_import(
             conn,
