@@ -300,14 +300,14 @@ PHASE_LABELS = {
     "tables": "  of which rows of 4 tables as CSV",
     "wait": "6 wait for the writer after the last batch",
     "store": "writer thread: COPY 4 tables per batch (overlaps 4-6)",
-    "rejected": "writer thread: rejected rows per batch (COPY + INSERT)",
+    "rejected": "7 rejected rows (COPY + INSERT)",
     "commit": "8 commit",
 }
 
 
 # phases inside another one, or in the writer thread while the main thread's run: not in
 # the sum of the main thread's phases
-NESTED = {"route", "deadlines", "reserve", "tables", "store", "rejected"}
+NESTED = {"route", "deadlines", "reserve", "tables", "store"}
 
 
 @contextmanager

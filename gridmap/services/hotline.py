@@ -21,7 +21,6 @@ import json
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -501,35 +500,11 @@ def issue_batch(
     return PreparedBatch(tables, Counter(kinds[routes.group].tolist()), route_count)
 
 
-def rejected_rows(
-    frame: pd.DataFrame, reasons: np.ndarray, row_ids: np.ndarray, start: int, stop: int
-) -> list[dict[str, Any]]:
-    """The rows among ``start:stop`` that cannot be taken, as ``copy_rejected_in`` stores
-    them: number in the file (after the header), id, fingerprint, reason and the row as it
-    was (JSON text; one call for all of them, and JSON escapes line breaks)."""
-    rejected = start + np.flatnonzero(reasons[start:stop] != "")
-    if not len(rejected):
-        return []
-    prints = row_fingerprints(frame, rejected)
-    raw = frame.iloc[rejected].to_json(orient="records", lines=True, force_ascii=False)
-    return [
-        {
-            "row_number": int(i) + 2,
-            "external_id": row_ids[i],
-            "fingerprint": print_,
-            "reason": reasons[i],
-            "raw": line,
-        }
-        for i, print_, line in zip(rejected.tolist(), prints, raw.splitlines(), strict=True)
-    ]
-
-
 class BatchWriter:
-    """Sends an import's writes (each batch's tables as CSV, its rejected rows) on the
-    transaction's connection from a second thread, in order, while the caller prepares the
-    next batch: the database's writing (most of an import's time) and Python's locating,
-    routing and laying out overlap instead of taking turns. The caller does not use the
-    connection until ``wait_for_writes``; after a failed write the rest are skipped (the
+    """Sends batches (their tables' CSV) on the transaction's connection from a second
+    thread, in order, while the caller prepares the next one: the database's writing (most
+    of an import's time) and Python's locating, routing and laying out overlap instead of
+    taking turns. The caller does not use the connection until ``wait_for_writes``; after a failed batch the rest are skipped (the
     transaction is lost) and the error is raised to the caller, which rolls back."""
 
     def __init__(self, conn: Any, *, source: str) -> None:
@@ -548,25 +523,14 @@ class BatchWriter:
         self._executor.shutdown(wait=True)  # never leave a COPY running past the block
 
     def submit(self, tables: list[hotline_store.CopyData]) -> None:
-        """A batch's issue tables."""
-        self._submit(lambda: hotline_store.store_issues(self._conn, tables, source=self._source))
-
-    def submit_rejected(self, rows: list[dict[str, Any]]) -> None:
-        """A batch's rejected rows (``rejected_rows``)."""
-        if rows:
-            self._submit(
-                lambda: hotline_store.copy_rejected_in(self._conn, rows, source=self._source)
-            )
-
-    def _submit(self, job: Callable[[], None]) -> None:
         self.check()
-        self._futures.append(self._executor.submit(self._run, job))
+        self._futures.append(self._executor.submit(self._store, tables))
 
-    def _run(self, job: Callable[[], None]) -> None:
+    def _store(self, tables: list[hotline_store.CopyData]) -> None:
         if self._failed.is_set():
             return
         try:
-            job()
+            hotline_store.store_issues(self._conn, tables, source=self._source)
         except BaseException:
             self._failed.set()
             raise
@@ -696,8 +660,6 @@ def import_issues(
                 located = locate_rows(index, parsed.lon[todo], parsed.lat[todo])
                 reason.iloc[todo] = located["reason"].to_numpy()
                 reasons[start:stop] = reason.to_numpy(dtype=object)
-                # the batch's rejected rows are written in the writer's turn, not at the end
-                writer.submit_rejected(rejected_rows(frame, reasons, row_ids, start, stop))
                 placed = (located["reason"] == "").to_numpy(copy=True)
                 # the same id twice in a file: the first placed row is the issue, the others
                 # are already imported by the time they would be stored
@@ -728,10 +690,35 @@ def import_issues(
                 targets.update(batch.targets)
                 stored += len(take)
                 writer.submit(batch.tables)
+            # the rejected rows are laid out while the last batches are written
+            rejected = np.flatnonzero(reasons != "")
+            prints = row_fingerprints(frame, rejected)
+            # each rejected row as it was, as JSON text, in one call (JSON escapes newlines)
+            raw = (
+                frame.iloc[rejected]
+                .to_json(orient="records", lines=True, force_ascii=False)
+                .splitlines()
+                if len(rejected)
+                else []
+            )
             wait_for_writes(writer)
+        hotline_store.copy_rejected_in(
+            conn,
+            [
+                {
+                    "row_number": int(i) + 2,
+                    "external_id": row_ids[i],
+                    "fingerprint": prints[k],
+                    "reason": reasons[i],
+                    "raw": raw[k],
+                }
+                for k, i in enumerate(rejected.tolist())
+            ],
+            source=source,
+        )
         report.imported = stored
         report.already_imported = seen + again
-        report.rejected = Counter(str(r) for r in reasons[reasons != ""].tolist())
+        report.rejected = Counter(str(r) for r in reasons[rejected].tolist())
         report.targets = targets  # how the new rows were routed (none on a repeated import)
         hotline_store.finish_import(
             conn,

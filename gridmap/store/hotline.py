@@ -363,10 +363,10 @@ def copy_table(conn: psycopg.Connection, table: CopyData) -> None:
 
 def copy_rejected_in(conn: psycopg.Connection, rows: list[dict[str, Any]], *, source: str) -> None:
     """Record rejected rows (``raw``: the row as JSON text); one seen before (same source and
-    content) is not added again. Called once per batch of an import, in its transaction."""
+    content) is not added again."""
     conn.execute(
         """
-        CREATE TEMP TABLE IF NOT EXISTS rejected_load (
+        CREATE TEMP TABLE rejected_load (
             row_number integer, external_id text, fingerprint text, reason text, raw jsonb
         ) ON COMMIT DROP
         """
@@ -394,7 +394,6 @@ def copy_rejected_in(conn: psycopg.Connection, rows: list[dict[str, Any]], *, so
         """,
         (source,),
     )
-    conn.execute("TRUNCATE rejected_load")
 
 
 def rejected_counts(conn: psycopg.Connection, *, source: str) -> dict[str, int]:
