@@ -504,8 +504,9 @@ class BatchWriter:
     """Sends batches (their tables' CSV) on the transaction's connection from a second
     thread, in order, while the caller prepares the next one: the database's writing (most
     of an import's time) and Python's locating, routing and laying out overlap instead of
-    taking turns. The caller does not use the connection until ``wait_for_writes``; after a failed batch the rest are skipped (the
-    transaction is lost) and the error is raised to the caller, which rolls back."""
+    taking turns. The caller does not use the connection until ``wait_for_writes``; after a
+    failed batch the rest are skipped (the transaction is lost) and the error is raised to the
+    caller, which rolls back."""
 
     def __init__(self, conn: Any, *, source: str) -> None:
         self._conn = conn
