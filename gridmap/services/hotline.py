@@ -428,7 +428,6 @@ def batch_bounds(n: int) -> list[tuple[int, int]]:
     if last_stop - last_start > small:
         bounds[-1:] = [(last_start, last_stop - small), (last_stop - small, last_stop)]
     return bounds
-    return bounds
 
 
 @dataclass

@@ -252,6 +252,7 @@ def issue_tables(
     # one route per decision and state: closed in the exporting system is closed here too
     # (with its own closing time), else triage or dispatched as the decision says
     routes, route_of_row = np.unique(group * 2 + closed, return_inverse=True)
+    route_of_row = route_of_row.reshape(-1)  # numpy 2 keeps the input's shape
     route_group, route_closed = routes // 2, (routes % 2).astype(bool)
     decided = decisions.take(pa.array(route_group))
     route_state = pc.if_else(
@@ -259,8 +260,8 @@ def issue_tables(
         "closed",
         pc.if_else(pc.equal(decided["target_kind"], "triage"), "triage", "dispatched"),
     )
-    route_no = pa.array(route_of_row.reshape(-1).astype(np.int32) + batch.first_route)
-    row_route = pa.array(route_of_row.reshape(-1))
+    route_no = pa.array(route_of_row.astype(np.int32) + batch.first_route)
+    row_route = pa.array(route_of_row)
     route_table = pa.table(
         {
             "import_id": _constant(batch.import_id, len(routes), pa.int64()),
