@@ -7,8 +7,8 @@ A 100,000-row MyLA311 export (``--rows``) goes through the real
 ``gridmap.services.hotline.import_issues``: read and parsed, located in the unit index, routed
 (workers on duty, departments by the responsibility table, triage), given its deadlines and
 stored (the import's record, its routes: the first event and routing decision shared by the
-issues filed alike, the issues, their placements, rejected rows with the reason) in one
-transaction. Side by side: ``COPY`` of the same file into a bare table in the
+issues filed alike, its deadline sets, the issues, their placements, rejected rows with the
+reason) in one transaction. Side by side: ``COPY`` of the same file into a bare table in the
 same database (every column text), the anchor of the goal, and into a typed table with the
 request id as primary key (for information). The import's phases are timed with wrappers on
 the functions it calls. A second import of the same file must add nothing; it is timed too.
@@ -293,13 +293,13 @@ PHASE_LABELS = {
     "parse": "2 map columns, categories, dates, ids, per batch",
     "known": "3 ids imported before (one probe per id), per batch",
     "locate": "4 locate (UnitIndex, coordinates), per batch",
-    "batch": "5 route, deadlines, ids, CSV of 4 tables, per batch",
+    "batch": "5 route, deadlines, ids, CSV of 5 tables, per batch",
     "route": "  of which route (decide per group)",
     "deadlines": "  of which deadlines (working calendar)",
     "reserve": "  reserve issue and placement ids (side thread, overlaps 4-5)",
-    "tables": "  of which rows of 4 tables as CSV",
+    "tables": "  of which rows of 5 tables as CSV",
     "wait": "6 wait for the writer after the last batch",
-    "store": "writer thread: COPY 4 tables per batch (overlaps 4-6)",
+    "store": "writer thread: COPY 5 tables per batch (overlaps 4-6)",
     "rejected": "7 rejected rows (COPY + INSERT)",
     "commit": "8 commit",
 }
@@ -345,7 +345,8 @@ def clear_issues(db: Database) -> None:
     with db.transaction() as conn:
         conn.execute(
             "TRUNCATE issue, issue_event, routing_decision, issue_rejected, placement_unit, "
-            "placement, issue_import_route, issue_import RESTART IDENTITY CASCADE"
+            "placement, issue_import_route, issue_import_deadlines, issue_import "
+            "RESTART IDENTITY CASCADE"
         )
     analyze(db)
 
@@ -356,7 +357,7 @@ def analyze(db: Database) -> None:
     with psycopg.connect(db.url, autocommit=True) as conn:
         conn.execute(
             "VACUUM ANALYZE issue, issue_event, routing_decision, placement, placement_unit, "
-            "issue_import, issue_import_route"
+            "issue_import, issue_import_route, issue_import_deadlines"
         )
 
 
@@ -403,8 +404,11 @@ def check_counts(
                     JOIN placement_unit u ON u.placement_id = p.id
                     WHERE p.subject = 'issue' AND i.external_source = %(s)s),
                    (SELECT count(*) FROM issue_rejected WHERE source = %(s)s),
-                   (SELECT count(*) FROM issue WHERE external_source = %(s)s
-                    AND (due_at IS NULL OR deadlines = '[]'::jsonb))
+                   (SELECT count(*) FROM issue i
+                    LEFT JOIN issue_import_deadlines dl ON dl.import_id = i.import_id
+                        AND dl.deadline_set = i.import_deadline_set
+                    WHERE i.external_source = %(s)s AND (i.due_at IS NULL
+                        OR coalesce(i.deadlines, dl.deadlines, '[]'::jsonb) = '[]'::jsonb))
             """,
             {"s": EXPORT_FORMAT},
         ).fetchone()
@@ -451,8 +455,11 @@ def check_sample(
             SELECT i.id, i.input_lon, i.input_lat, i.unit_level, i.unit_code, i.target_kind,
                    i.worker_id, i.department_code, d.target_kind, d.worker_id,
                    d.department_code, d.unit_code, jsonb_array_length(d.steps),
-                   i.category_code, i.reported_at, i.due_at, i.deadlines
+                   i.category_code, i.reported_at, i.due_at,
+                   coalesce(i.deadlines, dl.deadlines)
             FROM issue i LEFT JOIN routing_decision_history d ON d.issue_id = i.id
+            LEFT JOIN issue_import_deadlines dl ON dl.import_id = i.import_id
+                AND dl.deadline_set = i.import_deadline_set
             WHERE i.external_source = %s ORDER BY i.id
             """,
             (EXPORT_FORMAT,),

@@ -17,6 +17,7 @@ import pandas as pd
 import shapely
 
 from gridmap.geo.crs import local_metric_crs, lonlat_to_metric
+from gridmap.geo.distance import ChunkedLines
 
 LOGGER = logging.getLogger(__name__)
 
@@ -78,10 +79,11 @@ class UnitIndex:
         if len(self.part_geom):
             x0, y0, x1, y1 = shapely.total_bounds(self.part_geom)
             self._metric_crs = local_metric_crs((x0 + x1) / 2, (y0 + y1) / 2)
-        self._boundary_m: np.ndarray | None = None
+        self._boundary_m: ChunkedLines | None = None
 
-    def _boundaries_metric(self) -> np.ndarray:
-        """Unit boundaries in the local metric CRS, projected once per index."""
+    def _boundaries_metric(self) -> ChunkedLines:
+        """Unit boundaries in the local metric CRS, projected and cut into chunks once per
+        index."""
         if self._boundary_m is None:
             assert self._metric_crs is not None
             crs = self._metric_crs
@@ -90,7 +92,7 @@ class UnitIndex:
                 x, y = lonlat_to_metric(coords[:, 0], coords[:, 1], crs)
                 return np.column_stack([x, y])
 
-            self._boundary_m = shapely.transform(self.unit_boundary, project)
+            self._boundary_m = ChunkedLines(shapely.transform(self.unit_boundary, project))
         return self._boundary_m
 
     def deepest_units(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
@@ -123,7 +125,7 @@ class UnitIndex:
         if not found.any() or self._metric_crs is None:
             return out
         x, y = lonlat_to_metric(lon[found], lat[found], self._metric_crs)
-        out[found] = shapely.distance(shapely.points(x, y), self._boundaries_metric()[units[found]])
+        out[found] = self._boundaries_metric().distance(x, y, units[found])
         return out
 
     def locate(self, lon: np.ndarray, lat: np.ndarray) -> pd.DataFrame:

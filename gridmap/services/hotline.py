@@ -2,9 +2,10 @@
 in one frame and, batch by batch (20,000 rows), mapped, located with the in-memory unit
 index, routed once per distinct unit x category (the same rule function as intake), given
 their deadlines once per category and filing day (or instant, for limits counted in hours),
-and written in one transaction: each batch's routes (one routing decision and first event per
-group of rows filed alike), issues, placements and placement units by one COPY per table, sent
-by a second thread while the next batch is prepared. Every run is recorded (``issue_import``:
+and written in one transaction: each batch's new routes (one routing decision and first event
+per group of rows filed alike) and deadline sets (numbered across the import, each written
+once), issues, placements and placement units by one COPY per table, sent by a second thread
+while the next batch is prepared. Every run is recorded (``issue_import``:
 source, file, who, when, counts), including one that adds nothing. Rows that cannot be taken
 go to ``issue_rejected`` with the reason; a row seen before (same source and id) is skipped
 before any of that work, so importing a file twice adds nothing and costs little. Imports of
@@ -122,19 +123,22 @@ class TimeParser:
     def __init__(self, date_format: str | None, zone: ZoneInfo) -> None:
         self._format = date_format or "ISO8601"
         self._zone = zone
-        self._position: dict[str, int] = {}  # every distinct text parsed so far -> its time's
+        # every distinct text parsed so far, and its time at the same position
+        self._texts = pd.Index([], dtype=object)
         self._times = pd.array([], dtype="datetime64[ns, UTC]")
 
     def __call__(self, values: pd.Series) -> pd.Series:
-        codes, distinct = pd.factorize(values)
-        texts = [str(t) for t in distinct.tolist()]
-        new = [t for t in texts if t not in self._position]
-        if new:
-            for text in new:
-                self._position[text] = len(self._position)
-            parsed = self._parse(pd.Series(new, dtype=object))
+        codes, uniques = pd.factorize(values.to_numpy(dtype=object))
+        distinct = pd.Index(uniques, dtype=object)
+        # hash lookups of whole arrays, not a Python loop over the distinct texts
+        position = self._texts.get_indexer(distinct)
+        new = position < 0
+        if new.any():
+            parsed = self._parse(pd.Series(distinct[new], dtype=object))
+            position[new] = len(self._texts) + np.arange(int(new.sum()))
+            self._texts = self._texts.append(distinct[new])
             self._times = pd.concat([pd.Series(self._times), parsed], ignore_index=True).array
-        times = self._times.take(np.array([self._position[t] for t in texts], dtype=np.int64))
+        times = self._times.take(position)
         # factorize gives -1 for a missing value: NaT
         return pd.Series(times.take(codes, allow_fill=True), index=values.index)
 
@@ -262,26 +266,22 @@ def locate_rows(index: UnitIndex, lon: np.ndarray, lat: np.ndarray) -> pd.DataFr
 
 
 @dataclass
-class Routes:
-    """One routing decision per group of rows that route alike, and each row's group."""
-
-    group: np.ndarray  # per row, index into ``records``
-    records: list[dict[str, Any]]
-
-
-@dataclass
 class RoutingFacts:
     """What routing reads from the database, read once per import (the workers of every
     unit, on duty or not at the import's time, and the responsibility rules), and what the
-    import's earlier batches decided and computed."""
+    import's earlier batches decided, computed and wrote: the import's routes and deadline sets
+    are numbered across its batches, each written once."""
 
     workers: dict[tuple[str, str], list[Any]]
     rules: Any
-    # decisions made so far, by group (unit chain, category, near an edge): later batches
-    # route their groups as the first batch that met them did
-    decided: dict[tuple[Any, ...], dict[str, Any]] = field(default_factory=dict)
+    # decisions made so far, numbered, by group (unit chain, category, near an edge): later
+    # batches route their groups as the first batch that met them did
+    decided: dict[tuple[Any, ...], int] = field(default_factory=dict)
+    decisions: list[dict[str, Any]] = field(default_factory=list)  # by number
+    routes_written: set[int] = field(default_factory=set)
     # deadlines computed so far (deadlines_for's ``known``): batches share their filing days
     deadlines_known: dict[tuple[Any, ...], datetime] = field(default_factory=dict)
+    deadline_sets: dict[str, int] = field(default_factory=dict)  # JSON -> its number, written
 
 
 def routing_facts(conn: Any, index: UnitIndex, set_name: str, *, at: datetime) -> RoutingFacts:
@@ -300,10 +300,10 @@ def route_groups(
     *,
     facts: RoutingFacts,
     generation: int | None,
-) -> Routes:
-    """Rows in the same unit chain, of the same category and alike near an edge route alike:
-    ``decide`` runs once per such group and import (a few thousand at most), not once per
-    row."""
+) -> np.ndarray:
+    """Each row's decision (its number in ``facts.decisions``). Rows in the same unit chain, of
+    the same category and alike near an edge route alike: ``decide`` runs once per such group
+    and import (a few thousand at most), not once per row."""
     levels = list(settings.levels.names)
     edges = located["edge_distance_m"].to_numpy(dtype=float)
     keys = located[[f"{lv}_code" for lv in levels]].copy()
@@ -315,12 +315,12 @@ def route_groups(
     codes = {lv: located[f"{lv}_code"].to_numpy(dtype=object)[first] for lv in levels}
     names = {lv: located[f"{lv}_name"].to_numpy(dtype=object)[first] for lv in levels}
     near = keys["near_edge"].to_numpy()[first]
-    records = []
+    numbers = np.zeros(len(first), dtype=np.int64)
     for g, i in enumerate(first.tolist()):
         # a group an earlier batch of the import decided routes as it did there
         key = (*(codes[lv][g] for lv in levels), category[i], bool(near[g]))
-        record = facts.decided.get(key)
-        if record is None:
+        number = facts.decided.get(key)
+        if number is None:
             chain = [
                 {"level": lv, "code": str(codes[lv][g]), "name": str(names[lv][g])}
                 for lv in levels
@@ -332,9 +332,10 @@ def route_groups(
                 rules=facts.rules,
                 edge_margin_m=settings.edge_margin_m,
             )
-            record = facts.decided[key] = decision_record(decision, generation)
-        records.append(record)
-    return Routes(group, records)
+            number = facts.decided[key] = len(facts.decisions)
+            facts.decisions.append(decision_record(decision, generation))
+        numbers[g] = number
+    return numbers[group]
 
 
 @dataclass
@@ -434,7 +435,6 @@ def batch_bounds(n: int) -> list[tuple[int, int]]:
 class PreparedBatch:
     tables: list[hotline_store.CopyData]  # what the writer sends
     targets: Counter[str]  # how its rows were routed
-    routes: int  # how many routes its tables number
 
 
 def issue_batch(
@@ -450,17 +450,32 @@ def issue_batch(
     generation: int | None,
     source: str,
     import_id: int,
-    first_route: int,
 ) -> PreparedBatch:
     """The rows ``take`` (positions; ``located`` is their location) routed, given their
     deadlines, their ids (the first of ``ids``, see ``reserve_ids_ahead``) and laid out as
     the store's tables (CSV); ``text``: parsed's text fields as object arrays."""
     category = text["category"][take]
-    routes = route_groups(settings, taxonomy, located, category, facts=facts, generation=generation)
+    decision = route_groups(
+        settings, taxonomy, located, category, facts=facts, generation=generation
+    )
     reported_at = parsed.reported_at.array[take]
+    closed_at = parsed.closed_at.array[take]
     deadlines = deadlines_for(
         taxonomy, category, pd.Series(reported_at), known=facts.deadlines_known
     )
+    # one route per decision and state (closed in the exporting system, or as decided) and
+    # one deadline set per distinct JSON, numbered across the import: the batch writes those
+    # no earlier batch wrote
+    route = decision * 2 + ~pd.isna(closed_at)
+    new_routes = np.setdiff1d(route, np.fromiter(facts.routes_written, dtype=np.int64))
+    facts.routes_written.update(new_routes.tolist())
+    set_numbers, new_sets = [], []
+    for deadline_set in deadlines.sets:
+        number = facts.deadline_sets.get(deadline_set)
+        if number is None:
+            number = facts.deadline_sets[deadline_set] = len(facts.deadline_sets)
+            new_sets.append((number, deadline_set))
+        set_numbers.append(number)
     severity = {c.code: c.severity for c in taxonomy.categories.categories}
     address = text["address"][take]
     rows = pd.DataFrame(
@@ -470,33 +485,33 @@ def issue_batch(
             "severity": pd.Series(category, dtype=object).map(severity).to_numpy(),
             "reported_at": reported_at,
             "due_at": deadlines.due_at.array,
-            "deadline_group": deadlines.group,
+            "deadline_set": np.array(set_numbers, dtype=np.int64)[deadlines.group],
             "lon": parsed.lon[take],
             "lat": parsed.lat[take],
             "address": np.where(address != "", address, None),
             "description": text["description"][take],
             "edge_distance_m": located["edge_distance_m"].to_numpy(dtype=float),
-            "decision_group": routes.group,
-            "closed_at": parsed.closed_at.array[take],
+            "route": route,
+            "closed_at": closed_at,
         }
     )
     issue_ids, placement_ids = (reserved[: len(rows)] for reserved in ids.result())
-    tables, route_count = hotline_store.issue_tables(
+    tables = hotline_store.issue_tables(
         hotline_store.IssueBatch(
             rows=rows,
-            decisions=routes.records,
-            deadlines=deadlines.sets,
+            decisions=facts.decisions,
+            new_routes=new_routes,
+            new_deadline_sets=new_sets,
             set_name=taxonomy.categories.name,
             source=source,
             generation=generation,
             import_id=import_id,
-            first_route=first_route,
         ),
         issue_ids,
         placement_ids,
     )
-    kinds = np.array([r["target_kind"] for r in routes.records], dtype=object)
-    return PreparedBatch(tables, Counter(kinds[routes.group].tolist()), route_count)
+    kinds = np.array([d["target_kind"] for d in facts.decisions], dtype=object)
+    return PreparedBatch(tables, Counter(kinds[decision].tolist()))
 
 
 class BatchWriter:
@@ -618,7 +633,6 @@ def import_issues(
             file_sha256=file_sha256(path),
             actor=actor,
         )
-        numbered = 0  # routes numbered by the batches so far
         times = TimeParser(date_format, ZoneInfo(taxonomy.categories.timezone))
         generation = unit_store.active_generation(conn)
         facts = routing_facts(conn, index, taxonomy.categories.name, at=now)
@@ -684,9 +698,7 @@ def import_issues(
                     generation=generation,
                     source=source,
                     import_id=report.import_id,
-                    first_route=numbered,
                 )
-                numbered += batch.routes
                 targets.update(batch.targets)
                 stored += len(take)
                 writer.submit(batch.tables)

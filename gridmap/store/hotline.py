@@ -1,5 +1,6 @@
 """Bulk writes of a hotline import: the import's record, its routes (each one routing
-decision and first event shared by the issues filed alike, migration 0012), the issues and
+decision and first event shared by the issues filed alike, migration 0012) and deadline sets
+(shared by the issues of one category filed on one day, migration 0016), the issues and
 their placements, each table in one COPY of its final rows, and the rejected rows.
 
 The issue and placement ids are taken from their sequences up front (``reserve_ids``), so
@@ -9,8 +10,9 @@ each table is filled by one CSV COPY straight into it: no staging table, no
 the identity columns (as ``INSERT ... OVERRIDING SYSTEM VALUE`` would).
 
 A route and a deadline set are shared by many rows (one per unit x category x state, one
-per category x filing day): each is turned into JSON text once, and the rows take it by
-number (Arrow ``take``), so no per-row Python work is left here either.
+per category x filing day) and numbered across the import's batches: each is turned into
+JSON text and written once, by the first batch that has it, and the rows name it by number,
+so no per-row Python work is left here either.
 
 COPY has no ``ON CONFLICT``: the caller holds ``lock_source`` and leaves out the ids
 ``known_external_ids`` finds, so a second import of the same file (even a concurrent one,
@@ -48,13 +50,13 @@ ROW_SCHEMA = pa.schema(
         ("severity", pa.string()),
         ("reported_at", pa.timestamp("us", tz="UTC")),
         ("due_at", pa.timestamp("us", tz="UTC")),
-        ("deadline_group", pa.int32()),
+        ("deadline_set", pa.int32()),
         ("lon", pa.float64()),
         ("lat", pa.float64()),
         ("address", pa.string()),
         ("description", pa.string()),
         ("edge_distance_m", pa.float64()),
-        ("decision_group", pa.int32()),
+        ("route", pa.int32()),
         ("closed_at", pa.timestamp("us", tz="UTC")),
     ]
 )
@@ -73,17 +75,19 @@ _DECISION_SCHEMA = pa.schema(
 
 @dataclass
 class IssueBatch:
-    """New issues of one import: ``rows`` (ROW_SCHEMA's columns, one per issue), the routing
-    decisions and deadline sets (JSON text) they point to by number."""
+    """New issues of one import: ``rows`` (ROW_SCHEMA's columns, one per issue), each with its
+    route (its decision's number in ``decisions`` x 2, + 1 if filed closed) and deadline set
+    (a number); the routes and deadline sets (number, JSON) that no earlier batch of the
+    import wrote."""
 
     rows: pd.DataFrame
-    decisions: Sequence[dict[str, Any]]
-    deadlines: Sequence[str]
+    decisions: Sequence[dict[str, Any]]  # the import's, by number
+    new_routes: np.ndarray
+    new_deadline_sets: Sequence[tuple[int, str]]
     set_name: str
     source: str
     generation: int | None
     import_id: int
-    first_route: int  # the number of the batch's first route (earlier batches took those before)
 
 
 def start_import(
@@ -227,51 +231,50 @@ class CopyData:
 
 def issue_tables(
     batch: IssueBatch, issue_ids: np.ndarray, placement_ids: np.ndarray
-) -> tuple[list[CopyData], int]:
+) -> list[CopyData]:
     """The batch's rows of every table, as CSV for COPY, under the given ids (``reserve_ids``,
-    one per row): its routes (one per decision and state the batch files issues in, numbered
-    from ``batch.first_route``), its issues pointing to them, and one placement (with its unit
-    in the batch's generation) each. Needs no connection: it is prepared while the previous
-    batch is being written. Returns the tables and how many routes they number."""
+    one per row): its new routes and deadline sets, its issues pointing to them, and one
+    placement (with its unit in the batch's generation) each. Needs no connection: it is
+    prepared while the previous batch is being written."""
     rows = arrow_table(batch.rows, ROW_SCHEMA)
     n = rows.num_rows
     if n == 0:
-        return [], 0
+        return []
     assert len(issue_ids) == len(placement_ids) == n
     issue_id, placement_id = pa.array(issue_ids), pa.array(placement_ids)
     decisions = pa.Table.from_pylist(
         [{c: d[c] for c in _DECISION_SCHEMA.names} for d in batch.decisions],
         schema=_DECISION_SCHEMA,
     )
-    steps = pa.array(
-        [json.dumps(d["steps"], ensure_ascii=False, default=str) for d in batch.decisions],
-        pa.string(),
-    )
-    group = rows["decision_group"].to_numpy()
-    closed = rows["closed_at"].is_valid().to_numpy(zero_copy_only=False)
-    # one route per decision and state: closed in the exporting system is closed here too
-    # (with its own closing time), else triage or dispatched as the decision says
-    routes, route_of_row = np.unique(group * 2 + closed, return_inverse=True)
-    route_of_row = route_of_row.reshape(-1)  # numpy 2 keeps the input's shape
-    route_group, route_closed = routes // 2, (routes % 2).astype(bool)
-    decided = decisions.take(pa.array(route_group))
-    route_state = pc.if_else(
-        pa.array(route_closed),
-        "closed",
-        pc.if_else(pc.equal(decided["target_kind"], "triage"), "triage", "dispatched"),
-    )
-    route_no = pa.array(route_of_row.astype(np.int32) + batch.first_route)
-    row_route = pa.array(route_of_row)
+    route = rows["route"].to_numpy()
+    on_route = decisions.take(pa.array(route // 2))
+    route_state = _route_state(on_route["target_kind"], route % 2 == 1)
+    new_routes = np.asarray(batch.new_routes, dtype=np.int64)
+    new_decisions = new_routes // 2
     route_table = pa.table(
         {
-            "import_id": _constant(batch.import_id, len(routes), pa.int64()),
-            "route": pa.array(np.arange(len(routes), dtype=np.int32) + batch.first_route),
-            "to_state": route_state,
-            **{c: decided[c] for c in decided.column_names},
-            "steps": steps.take(pa.array(route_group)),
+            "import_id": _constant(batch.import_id, len(new_routes), pa.int64()),
+            "route": pa.array(new_routes, pa.int32()),
+            "to_state": _route_state(
+                decisions["target_kind"].take(pa.array(new_decisions)), new_routes % 2 == 1
+            ),
+            **{c: decisions[c].take(pa.array(new_decisions)) for c in decisions.column_names},
+            "steps": pa.array(
+                [
+                    json.dumps(batch.decisions[d]["steps"], ensure_ascii=False, default=str)
+                    for d in new_decisions.tolist()
+                ],
+                pa.string(),
+            ),
         }
     )
-    on_route = decided.take(row_route)
+    deadline_table = pa.table(
+        {
+            "import_id": _constant(batch.import_id, len(batch.new_deadline_sets), pa.int64()),
+            "deadline_set": pa.array([k for k, _ in batch.new_deadline_sets], pa.int32()),
+            "deadlines": pa.array([d for _, d in batch.new_deadline_sets], pa.string()),
+        }
+    )
     issues = pa.table(
         {
             "id": issue_id,
@@ -289,11 +292,11 @@ def issue_tables(
             "address": rows["address"],
             "external_source": _constant(batch.source, n, pa.string()),
             "external_id": rows["external_id"],
-            "state": route_state.take(row_route),
+            "state": route_state,
             "severity": rows["severity"],
             "reported_at": rows["reported_at"],
             "due_at": rows["due_at"],
-            "deadlines": pa.array(batch.deadlines, pa.string()).take(rows["deadline_group"]),
+            "deadlines": pa.nulls(n, pa.string()),  # in the import's deadline set
             **{c: on_route[c] for c in ("generation", "unit_level", "unit_code")},
             "edge_distance_m": rows["edge_distance_m"],
             **{
@@ -302,7 +305,8 @@ def issue_tables(
             },
             "closed_at": rows["closed_at"],
             "import_id": _constant(batch.import_id, n, pa.int64()),
-            "import_route": route_no,
+            "import_route": rows["route"],
+            "import_deadline_set": rows["deadline_set"],
         }
     )
     placements = pa.table(
@@ -326,6 +330,7 @@ def issue_tables(
         units = units.slice(0, 0)
     tables = {
         "issue_import_route": route_table,
+        "issue_import_deadlines": deadline_table,
         "issue": issues,
         "placement": placements,
         "placement_unit": units,
@@ -335,7 +340,17 @@ def issue_tables(
         for name, table in tables.items()
         if table.num_rows
     ]
-    return copies, len(routes)
+    return copies
+
+
+def _route_state(target_kind: pa.Array, closed: np.ndarray) -> pa.Array:
+    """The state a route files its issues in: closed in the exporting system is closed here
+    too (with its own closing time), else triage or dispatched as the decision says."""
+    return pc.if_else(
+        pa.array(closed),
+        "closed",
+        pc.if_else(pc.equal(target_kind, "triage"), "triage", "dispatched"),
+    )
 
 
 def copy_statement(table: str, columns: Sequence[str]) -> psycopg.sql.Composed:

@@ -22,7 +22,8 @@ PUBLIC_COLUMNS = """
     c.name_zh AS category_name_zh, c.kind AS category_kind, i.description, i.channel,
     ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat, i.address, i.geocode, i.external_source,
     i.external_id, i.state, i.version, i.severity, i.attributes, i.reported_at, i.created_at,
-    i.due_at, i.deadlines, i.generation, i.unit_level, i.unit_code, u.name AS unit_name,
+    i.due_at, coalesce(i.deadlines, dl.deadlines) AS deadlines, i.generation, i.unit_level,
+    i.unit_code, u.name AS unit_name,
     i.edge_distance_m, i.target_kind, i.worker_id, w.name AS worker_name, i.department_code,
     d.name_en AS department_name_en, d.name_zh AS department_name_zh, i.needs_confirmation,
     i.master_id, i.status_notes, i.closed_at, i.media_url,
@@ -39,6 +40,9 @@ PUBLIC_FROM = """
     LEFT JOIN issue m ON m.id = i.master_id
     LEFT JOIN admin_unit u ON u.level = i.unit_level AND u.code = i.unit_code
         AND u.generation_low <= i.generation AND u.generation_high >= i.generation
+    -- an imported issue's deadlines are its import's deadline set (migration 0016)
+    LEFT JOIN issue_import_deadlines dl ON dl.import_id = i.import_id
+        AND dl.deadline_set = i.import_deadline_set
 """
 
 ISSUE_COLUMNS = (

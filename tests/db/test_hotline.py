@@ -89,6 +89,44 @@ def test_every_issue_gets_its_rows_across_batches(
     assert cells == {"B0": "320101001", "B1": "320102001"}
 
 
+def test_imported_issues_read_their_deadlines_from_the_imports_shared_sets(
+    database, grid_with_categories, tmp_path, monkeypatch
+):
+    """Each deadline set is written once per import, whichever batch meets it first, and every
+    imported issue reads the deadlines intake's calendar gives for it."""
+    from gridmap.domain.calendar import deadline_entry
+    from gridmap.services.categories import current_taxonomy
+
+    monkeypatch.setattr(hotline, "CHUNK_ROWS", 5)
+    rows = ["id,type,created,x,y"]
+    for i in range(30):
+        x, y = CELL_W1 if i % 2 == 0 else CELL_E1
+        category = "C0109" if i % 3 else "C0101"  # working days, and hours from the instant
+        rows.append(
+            f"L{i},{category},2026-09-{28 + i // 10}T{8 + i % 11:02d}:{i:02d}:00+08:00,{x},{y}"
+        )
+    path = tmp_path / "days.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    report = hotline.import_issues(database, grid_with_categories, path, mapping=MAPPING)
+    assert report.imported == 30
+    taxonomy = current_taxonomy(database)
+    with database.connection() as conn:
+        sets = conn.execute(
+            "SELECT count(*), count(DISTINCT deadlines) FROM issue_import_deadlines "
+            "WHERE import_id = %s",
+            (report.import_id,),
+        ).fetchone()
+        ids = [r[0] for r in conn.execute("SELECT id FROM issue ORDER BY id")]
+        issues = [issue_store.get_issue(conn, issue_id) for issue_id in ids]
+    # C0101: one set per filing instant (10 rows); C0109: one per filing day (3 days)
+    assert sets == (13, 13)
+    for issue in issues:
+        limits = taxonomy.categories.category(issue["category_code"]).time_limits
+        expected = taxonomy.calendar.deadlines(issue["reported_at"], limits)
+        assert issue["deadlines"] == [deadline_entry(limit, due) for limit, due in expected]
+        assert issue["due_at"] == max(due for _, due in expected)
+
+
 def test_the_same_id_twice_in_a_file_is_imported_once(
     database, grid_with_categories, tmp_path, monkeypatch
 ):
@@ -140,7 +178,7 @@ def test_an_import_is_recorded_and_its_routes_are_each_issues_first_event_and_de
     database, grid_with_categories, tmp_path, monkeypatch
 ):
     settings = grid_with_categories
-    monkeypatch.setattr(hotline, "CHUNK_ROWS", 7)  # 25 rows: four batches, routes numbered on
+    monkeypatch.setattr(hotline, "CHUNK_ROWS", 7)  # 26 rows: four batches share their routes
     closed = "F99,E0101,2026-03-02T08:00:00+08:00,{},{},2026-03-02T10:00:00+08:00".format(*CELL_W1)
     rows = ["id,type,created,x,y,closed", closed]
     for i in range(25):
@@ -163,19 +201,33 @@ def test_an_import_is_recorded_and_its_routes_are_each_issues_first_event_and_de
     assert runs[1]["rows"] == 26 and runs[1]["targets"] == dict(report.targets)
     assert len(runs[1]["file_sha256"]) == 64 and runs[1]["finished_at"] is not None
     with database.connection() as conn:
-        # one route per batch, cell and state, not one per issue: (W1 open, E1 open) in
-        # each of the four batches, and W1 closed in the first
+        # one route per decision and state of the import, not one per issue nor per batch:
+        # W1's decision (the first, 0) filed open and closed, E1's (1) open; numbered
+        # decision x 2 + closed
         routes = conn.execute(
             "SELECT route, to_state, unit_code FROM issue_import_route WHERE import_id = %s "
             "ORDER BY route",
             (report.import_id,),
         ).fetchall()
-        assert len(routes) == 9 and [r[0] for r in routes] == list(range(9))
-        assert sorted({(r[1], r[2]) for r in routes}) == [
-            ("closed", "320101001"),
-            ("triage", "320101001"),
-            ("triage", "320102001"),
+        assert routes == [
+            (0, "triage", "320101001"),
+            (1, "closed", "320101001"),
+            (2, "triage", "320102001"),
         ]
+        # each distinct deadline set kept once, whichever batch met it (E0101 counts working
+        # hours from the filing instant; F99, filed before the working day, shares F0's)
+        sets = conn.execute(
+            "SELECT count(*), count(DISTINCT deadlines) FROM issue_import_deadlines "
+            "WHERE import_id = %s",
+            (report.import_id,),
+        ).fetchone()
+        assert sets == (25, 25)
+        stored = conn.execute(
+            "SELECT count(*) FROM issue WHERE import_id = %s AND deadlines IS NULL "
+            "AND import_deadline_set IS NOT NULL",
+            (report.import_id,),
+        ).fetchone()
+        assert stored == (26,)
         ids = dict(conn.execute("SELECT external_id, id FROM issue WHERE external_id LIKE 'F%'"))
         assert conn.execute("SELECT count(*) FROM issue_event").fetchone()[0] == 0
         events = issue_store.issue_events(conn, ids["F99"])
@@ -203,15 +255,26 @@ def test_an_import_is_recorded_and_its_routes_are_each_issues_first_event_and_de
     assert latest[ids["F1"]] == history[1]["steps"] and latest[ids["F3"]] == history[0]["steps"]
 
 
-def test_an_imports_routes_are_never_changed(database, grid_with_categories, tmp_path):
+def test_an_imports_routes_and_deadline_sets_are_never_changed(
+    database, grid_with_categories, tmp_path
+):
     hotline.import_issues(
         database, grid_with_categories, _export(tmp_path, ["G1"]), mapping=MAPPING
     )
     for statement in (
         "UPDATE issue_import_route SET to_state = 'x'",
         "DELETE FROM issue_import_route",
+        "UPDATE issue_import_deadlines SET deadlines = '[]'",
+        "DELETE FROM issue_import_deadlines",
     ):
         with pytest.raises(psycopg.errors.RestrictViolation), database.transaction() as conn:
+            conn.execute(statement)
+    # an issue has its deadlines in one place: its own, or its import's set
+    for statement in (
+        "UPDATE issue SET deadlines = '[]'",
+        "UPDATE issue SET import_deadline_set = NULL",
+    ):
+        with pytest.raises(psycopg.errors.CheckViolation), database.transaction() as conn:
             conn.execute(statement)
 
 
