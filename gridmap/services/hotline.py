@@ -31,6 +31,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from gridmap.analysis.locate import UnitIndex
 from gridmap.config import Settings
@@ -118,29 +120,34 @@ class TimeParser:
 
     Each distinct text is parsed once per import, whichever batch it comes in: an export's
     times repeat (minutes, or whole days), and strptime was a seventh of an import's Python
-    time (benchmarks/import_issues.py)."""
+    time (benchmarks/import_issues.py). The texts are told apart and looked up by Arrow
+    (dictionary encoding, ``index_in``): a Python dict or a pandas Index lookup of each
+    batch's distinct texts cost more than the parsing it saved."""
 
     def __init__(self, date_format: str | None, zone: ZoneInfo) -> None:
         self._format = date_format or "ISO8601"
         self._zone = zone
-        # every distinct text parsed so far, and its time at the same position
-        self._texts = pd.Index([], dtype=object)
-        self._times = pd.array([], dtype="datetime64[ns, UTC]")
+        self._texts = pa.array([], pa.string())  # every distinct text parsed so far
+        self._times = np.zeros(0, dtype="datetime64[ns]")  # its time (UTC), NaT if unreadable
 
     def __call__(self, values: pd.Series) -> pd.Series:
-        codes, uniques = pd.factorize(values.to_numpy(dtype=object))
-        distinct = pd.Index(uniques, dtype=object)
-        # hash lookups of whole arrays, not a Python loop over the distinct texts
-        position = self._texts.get_indexer(distinct)
-        new = position < 0
+        texts = pa.array(values, pa.string())
+        if isinstance(texts, pa.ChunkedArray):  # pandas' Arrow strings may come in chunks
+            texts = texts.combine_chunks()
+        encoded = pc.dictionary_encode(texts)
+        distinct = encoded.dictionary
+        position = pc.index_in(distinct, value_set=self._texts)
+        new = position.is_null().to_numpy(zero_copy_only=False)
+        known = position.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
         if new.any():
-            parsed = self._parse(pd.Series(distinct[new], dtype=object))
-            position[new] = len(self._texts) + np.arange(int(new.sum()))
-            self._texts = self._texts.append(distinct[new])
-            self._times = pd.concat([pd.Series(self._times), parsed], ignore_index=True).array
-        times = self._times.take(position)
-        # factorize gives -1 for a missing value: NaT
-        return pd.Series(times.take(codes, allow_fill=True), index=values.index)
+            unseen = distinct.filter(pa.array(new))
+            parsed = self._parse(pd.Series(unseen.to_pylist(), dtype=object))
+            known[new] = len(self._times) + np.arange(len(unseen))
+            self._texts = pa.concat_arrays([self._texts, unseen])
+            self._times = np.concatenate([self._times, parsed.to_numpy(dtype="datetime64[ns]")])
+        rows = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+        times = np.where(rows >= 0, self._times[known][rows], np.datetime64("NaT"))
+        return pd.Series(pd.DatetimeIndex(times).tz_localize("UTC"), index=values.index)
 
     def _parse(self, values: pd.Series) -> pd.Series:
         # Arrow's regular expressions: one vectorised call, not one Python call per value
@@ -357,57 +364,58 @@ def deadlines_for(
     """Every stage's deadline, computed by the working calendar once per category and
     distinct basis: the local filing day for limits in working days (they do not depend on
     the hour), the filing instant otherwise. ``known``: deadlines computed before (by
-    basis, amount and unit), kept across an import's batches, which share their days."""
+    basis, amount and unit), kept across an import's batches, which share their days.
+
+    Rows are grouped by category with one sort, and the bases are int64 nanoseconds: pandas
+    indexing per category was most of this function's time (benchmarks/import_issues.py)."""
     known = {} if known is None else known
     calendar = taxonomy.calendar
-    zone = calendar.zone
     n = len(category)
-    due_at = pd.Series(pd.NaT, index=range(n), dtype="datetime64[us, UTC]")
+    filed = pd.DatetimeIndex(reported_at).tz_convert("UTC")
+    instant = filed.asi8
+    local_day: np.ndarray | None = None  # the local midnight of each filing, when needed
+    last = np.full(n, np.datetime64("NaT"), dtype="datetime64[us]")
     group = np.zeros(n, dtype=np.int64)
     sets: list[str] = []
-    stamps = reported_at.reset_index(drop=True)
-    local_days = stamps.dt.tz_convert(zone).dt.normalize()
-    for code in pd.unique(category).tolist():
-        rows = np.flatnonzero(category == code)
+    category_no, categories = pd.factorize(np.asarray(category, dtype=object))
+    order = np.argsort(category_no, kind="stable")
+    edges = np.searchsorted(category_no[order], np.arange(len(categories) + 1))
+    for k, code in enumerate(categories.tolist()):
+        rows = order[edges[k] : edges[k + 1]]
         limits = taxonomy.categories.category(code).time_limits
-        starts = stamps.iloc[rows]
-        # per stage: each row's position among that stage's distinct deadlines
-        stage_codes, stage_dues = [], []
+        bases = []  # per stage, each row's basis
         for limit in limits:
-            basis = local_days.iloc[rows] if limit.unit in DAY_BASED_UNITS else starts
-            codes, _ = pd.factorize(basis)  # codes in order of first appearance
-            _, first = np.unique(codes, return_index=True)
-            stage_codes.append(codes)
-            dues = []
-            for base, start in zip(
-                basis.iloc[first].tolist(), starts.iloc[first].tolist(), strict=True
-            ):
-                key = (base, limit.amount, limit.unit)
-                if key not in known:
-                    known[key] = calendar.add(
-                        pd.Timestamp(start).to_pydatetime(), limit.amount, limit.unit
-                    )
-                dues.append(known[key])
-            stage_dues.append(dues)
-        if not limits:
-            combo = np.zeros(len(rows), dtype=np.int64)
-            combos = np.zeros((1, 0), dtype=np.int64)
-        else:
-            combos, combo = np.unique(np.column_stack(stage_codes), axis=0, return_inverse=True)
-            combo = combo.reshape(-1)
+            if limit.unit in DAY_BASED_UNITS:
+                if local_day is None:
+                    local_day = filed.tz_convert(calendar.zone).normalize().asi8
+                bases.append(local_day[rows])
+            else:
+                bases.append(instant[rows])
+        if not bases:
+            bases.append(np.zeros(len(rows), dtype=np.int64))  # one empty set
+        # rows with the same basis for every stage share their deadlines
+        _, first, combo = np.unique(
+            np.column_stack(bases), axis=0, return_index=True, return_inverse=True
+        )
         lasts = []
-        for stage_positions in combos.tolist():
-            dues = [stage_dues[s][p] for s, p in enumerate(stage_positions)]
+        for i in first.tolist():
+            start = filed[rows[i]].to_pydatetime()
+            dues = []
+            for limit, basis in zip(limits, bases, strict=False):
+                key = (int(basis[i]), limit.amount, limit.unit)
+                if key not in known:
+                    known[key] = calendar.add(start, limit.amount, limit.unit)
+                dues.append(known[key])
             sets.append(
                 json.dumps(
                     [deadline_entry(limit, due) for limit, due in zip(limits, dues, strict=True)],
                     ensure_ascii=False,
                 )
             )
-            lasts.append(pd.Timestamp(max(dues)).tz_convert("UTC") if dues else pd.NaT)
-        group[rows] = len(sets) - len(combos) + combo
-        due_at.iloc[rows] = pd.Series(lasts, dtype="datetime64[us, UTC]").to_numpy()[combo]
-    return Deadlines(due_at, group, sets)
+            lasts.append(max(dues).astimezone(UTC).replace(tzinfo=None) if dues else None)
+        group[rows] = len(sets) - len(first) + combo.reshape(-1)
+        last[rows] = np.array(lasts, dtype="datetime64[us]")[combo.reshape(-1)]
+    return Deadlines(pd.Series(last).dt.tz_localize("UTC"), group, sets)
 
 
 CHUNK_ROWS = 20_000  # rows parsed, located, routed and stored together (see BatchWriter)

@@ -30,3 +30,37 @@ def test_a_hundred_thousand_rows():
         10_000,
         5_000,
     ]
+
+
+def test_times_are_parsed_alike_whichever_batch_they_come_in():
+    """TimeParser remembers the texts it parsed across batches: a text gives the same instant
+    in every batch, and each batch's result is what parsing its values one by one gives."""
+    from zoneinfo import ZoneInfo
+
+    import pandas as pd
+
+    zone = ZoneInfo("America/Los_Angeles")
+    parser = hotline.TimeParser(None, zone)  # ISO 8601
+    batches = [
+        ["2020-03-08T01:30:00", "2020-03-08T01:30:00", "", "2020-03-08T10:00:00+08:00"],
+        ["2020-03-08T02:30:00", "yesterday", "2020-03-08T01:30:00", "2020-11-01T01:30:00"],
+        ["2020-03-08T10:00:00+08:00", "", "2020-07-01T12:00:00Z", "2020-07-01 12:00:00"],
+    ]
+
+    def one_by_one(text: str) -> pd.Timestamp:
+        if text.endswith(("Z", "+08:00")):
+            return pd.Timestamp(text).tz_convert("UTC")
+        try:
+            local = pd.Timestamp(text)
+            return local.tz_localize(zone, ambiguous="NaT", nonexistent="NaT").tz_convert("UTC")
+        except ValueError:
+            return pd.NaT
+
+    for batch in batches:
+        got = parser(pd.Series(batch, dtype="str"))
+        assert str(got.dtype).startswith("datetime64") and str(got.dt.tz) == "UTC"
+        assert [None if pd.isna(t) else t for t in got] == [
+            None if pd.isna(t) else t for t in map(one_by_one, batch)
+        ]
+    # 02:30 on 8 March does not exist in Los Angeles, 01:30 on 1 November happens twice
+    assert pd.isna(parser(pd.Series(["2020-03-08T02:30:00", "2020-11-01T01:30:00"]))).all()
