@@ -56,6 +56,15 @@ def _counts(database):
         ).fetchone()
 
 
+def _deadline_sets(conn, import_id):
+    """How many deadline sets the import stored, and how many distinct ones."""
+    return conn.execute(
+        "SELECT count(*), count(DISTINCT deadlines) FROM issue_import_deadlines "
+        "WHERE import_id = %s",
+        (import_id,),
+    ).fetchone()
+
+
 def test_every_issue_gets_its_rows_across_batches(
     database, grid_with_categories, tmp_path, monkeypatch
 ):
@@ -111,11 +120,7 @@ def test_imported_issues_read_their_deadlines_from_the_imports_shared_sets(
     assert report.imported == 30
     taxonomy = current_taxonomy(database)
     with database.connection() as conn:
-        sets = conn.execute(
-            "SELECT count(*), count(DISTINCT deadlines) FROM issue_import_deadlines "
-            "WHERE import_id = %s",
-            (report.import_id,),
-        ).fetchone()
+        sets = _deadline_sets(conn, report.import_id)
         ids = [r[0] for r in conn.execute("SELECT id FROM issue ORDER BY id")]
         issues = [issue_store.get_issue(conn, issue_id) for issue_id in ids]
     # C0101: one set per filing instant (10 rows); C0109: one per filing day (3 days)
@@ -216,12 +221,7 @@ def test_an_import_is_recorded_and_its_routes_are_each_issues_first_event_and_de
         ]
         # each distinct deadline set kept once, whichever batch met it (E0101 counts working
         # hours from the filing instant; F99, filed before the working day, shares F0's)
-        sets = conn.execute(
-            "SELECT count(*), count(DISTINCT deadlines) FROM issue_import_deadlines "
-            "WHERE import_id = %s",
-            (report.import_id,),
-        ).fetchone()
-        assert sets == (25, 25)
+        assert _deadline_sets(conn, report.import_id) == (25, 25)
         stored = conn.execute(
             "SELECT count(*) FROM issue WHERE import_id = %s AND deadlines IS NULL "
             "AND import_deadline_set IS NOT NULL",
