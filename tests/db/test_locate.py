@@ -94,6 +94,21 @@ def test_bulk_matches_single_point_including_edges(database, settings, load_smal
         assert bulk.loc[i, "edge_distance_m"] == pytest.approx(single.edge_distance_m, abs=0.5)
 
 
+def test_bulk_locates_repeated_points_as_each_one_alone(database, settings, load_small_grid):
+    """A repeated point (located once per distinct point) gets the same row as when it comes
+    alone, and missing or bad coordinates among them keep their own errors."""
+    rng = np.random.default_rng(11)
+    lon = rng.uniform(X0 - 0.002, X0 + 2 * STEP + 0.002, 40)
+    lat = rng.uniform(Y0 - 0.002, Y0 + STEP + 0.002, 40)
+    pick = rng.integers(0, 40, 200)
+    lon_r, lat_r = np.append(lon[pick], [np.nan, 200.0]), np.append(lat[pick], [1.0, 1.0])
+    index = load_unit_index(database, settings)
+    repeated = index.locate(lon_r, lat_r)
+    alone = index.locate(lon, lat).iloc[pick].reset_index(drop=True)
+    pd.testing.assert_frame_equal(repeated.iloc[:200], alone)
+    assert list(repeated["locate_error"].iloc[200:]) == ["missing_coordinates", "out_of_range"]
+
+
 def test_bulk_csv_keeps_every_row(database, settings, load_small_grid, tmp_path):
     source = tmp_path / "in.csv"
     source.write_text(
