@@ -72,3 +72,18 @@ def test_no_points():
     chunked = ChunkedLines(np.array([shapely.LineString([(0, 0), (1, 1)])], dtype=object))
     empty = np.zeros(0)
     assert len(chunked.distance(empty, empty, np.zeros(0, dtype=np.int64))) == 0
+
+
+def test_lines_without_extent():
+    """A vertical line and a zero-length one (no width for the Hilbert ordering)."""
+    lines = np.array(
+        [
+            shapely.LineString([(0, 0), (0, 10)]),
+            shapely.MultiLineString([[(0, 5), (0, 7)], [(0, 12), (0, 15)]]),
+            shapely.LineString([(3, 3), (3, 3)]),
+        ],
+        dtype=object,
+    )
+    x, y, line = np.array([1.0, 2.0, 0.0, 0.0]), np.array([1.0, 3.0, 14.0, 0.0]), np.arange(4) % 3
+    got = ChunkedLines(lines).distance(x, y, line)
+    np.testing.assert_array_equal(got, shapely.distance(shapely.points(x, y), lines[line]))
