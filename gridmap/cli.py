@@ -574,6 +574,12 @@ def issues_route(context: Context, issue_id: int, explain: bool, again: bool) ->
     help="name of the source system (default: the format); with the "
     "row id it makes a row unique, so a second import adds nothing",
 )
+@click.option(
+    "--coord-type",
+    default="wgs84",
+    show_default=True,
+    help="system of the coordinate columns: wgs84, gcj02 (Amap, Tencent), bd09 (Baidu), cgcs2000",
+)
 @pass_context
 def issues_import(
     context: Context,
@@ -582,6 +588,7 @@ def issues_import(
     mapping: tuple[str, ...],
     date_format: str | None,
     source: str | None,
+    coord_type: str,
 ) -> None:
     """Import a hotline export: located, routed, stored; rejected rows counted by reason."""
     with context.database() as database:
@@ -594,6 +601,7 @@ def issues_import(
             date_format=date_format,
             source=source,
             actor=getpass.getuser(),
+            coord_type=coord_type,
         )
     click.echo(
         bilingual(

@@ -16,6 +16,10 @@ import numpy as np
 LOGGER = logging.getLogger(__name__)
 
 COORD_TYPES = ("wgs84", "gcj02", "bd09")
+# Reported points (intake, hotline exports) may also say cgcs2000: CGCS2000 and WGS84 (G1762)
+# agree to a few centimetres, far below what a report's location means, so its lon/lat are
+# taken as they are. GCJ-02 and BD-09 are offsets of hundreds of metres and are removed.
+POINT_COORD_TYPES = (*COORD_TYPES, "cgcs2000")
 
 # Krasovsky 1940 ellipsoid, as used by the GCJ-02 formula
 _A = 6378245.0
@@ -134,8 +138,8 @@ def wgs84_to_bd09(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 
 def to_wgs84(lon: np.ndarray, lat: np.ndarray, *, coord_type: str) -> tuple[np.ndarray, np.ndarray]:
-    """Convert from ``coord_type`` (wgs84, gcj02, bd09) to WGS84."""
-    if coord_type == "wgs84":
+    """Convert from ``coord_type`` (POINT_COORD_TYPES) to WGS84."""
+    if coord_type in ("wgs84", "cgcs2000"):
         return np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
     if coord_type == "gcj02":
         return gcj02_to_wgs84(lon, lat)

@@ -39,6 +39,7 @@ from gridmap.config import Settings
 from gridmap.domain.calendar import DAY_BASED_UNITS, deadline_entry
 from gridmap.domain.routing import decide
 from gridmap.errors import InputError
+from gridmap.geo.coords import POINT_COORD_TYPES, to_wgs84
 from gridmap.ingest.tables import read_text_table
 from gridmap.services.categories import Taxonomy, responsibility_rules, taxonomy_in_use
 from gridmap.services.locate import load_unit_index
@@ -189,8 +190,10 @@ class ParsedRows:
     category: pd.Series  # the category's code, '' if unknown
     reported_at: pd.Series  # UTC, NaT if unreadable
     closed_at: pd.Series  # UTC, NaT when open (blank)
-    lon: np.ndarray
+    lon: np.ndarray  # WGS84, NaN if missing or unreadable
     lat: np.ndarray
+    input_lon: np.ndarray  # as the export gives them (in the import's coord_type)
+    input_lat: np.ndarray
     address: pd.Series
     description: pd.Series
     reason: pd.Series
@@ -212,9 +215,11 @@ def parse_rows(
     taxonomy: Taxonomy,
     *,
     times: TimeParser,
+    coord_type: str = "wgs84",
 ) -> ParsedRows:
     """Map the export's columns to the fields; categories by name (once per distinct name),
-    dates by ``times`` (the deployment's time zone), coordinates as numbers."""
+    dates by ``times`` (the deployment's time zone), coordinates as numbers in ``coord_type``
+    (geo.coords.POINT_COORD_TYPES), converted to WGS84."""
 
     def text(name: str) -> pd.Series:
         column = columns.get(name)
@@ -248,13 +253,19 @@ def parse_rows(
     lat = pd.to_numeric(text("lat"), errors="coerce").to_numpy(dtype=float, copy=True)
     # 0,0 is how many exports write "no coordinates"
     lon[(lon == 0) & (lat == 0)] = np.nan
+    # Chinese exports often carry the coordinates of the web map their agents clicked on
+    # (GCJ-02 of Amap or Tencent, BD-09 of Baidu): hundreds of metres off, removed here.
+    # NaN stays NaN, and values out of range stay as they are (refused when located).
+    wgs_lon, wgs_lat = to_wgs84(lon, lat, coord_type=coord_type)
     return ParsedRows(
         external_id=external_id,
         category=category,
         reported_at=stamps,
         closed_at=closed,
-        lon=lon,
-        lat=lat,
+        lon=wgs_lon,
+        lat=wgs_lat,
+        input_lon=lon,
+        input_lat=lat,
         address=text("address"),
         description=text("description"),
         reason=reason,
@@ -458,6 +469,7 @@ def issue_batch(
     generation: int | None,
     source: str,
     import_id: int,
+    coord_type: str = "wgs84",
 ) -> PreparedBatch:
     """The rows ``take`` (positions; ``located`` is their location) routed, given their
     deadlines, their ids (the first of ``ids``, see ``reserve_ids_ahead``) and laid out as
@@ -496,6 +508,8 @@ def issue_batch(
             "deadline_set": np.array(set_numbers, dtype=np.int64)[deadlines.group],
             "lon": parsed.lon[take],
             "lat": parsed.lat[take],
+            "input_lon": parsed.input_lon[take],
+            "input_lat": parsed.input_lat[take],
             "address": np.where(address != "", address, None),
             "description": text["description"][take],
             "edge_distance_m": located["edge_distance_m"].to_numpy(dtype=float),
@@ -514,6 +528,7 @@ def issue_batch(
             source=source,
             generation=generation,
             import_id=import_id,
+            coord_type=coord_type,
         ),
         issue_ids,
         placement_ids,
@@ -600,11 +615,16 @@ def import_issues(
     date_format: str | None = None,
     source: str | None = None,
     actor: str = "import",
+    coord_type: str = "wgs84",
 ) -> ImportReport:
     """Import every row of ``path``; returns counts (imported, skipped, rejected by reason)
-    and the id of the import's record. ``actor``: who ran it."""
+    and the id of the import's record. ``actor``: who ran it; ``coord_type``: the system of
+    the coordinate columns (geo.coords.POINT_COORD_TYPES), each issue keeps them as given
+    (input_lon, input_lat) and is placed at their WGS84 point."""
     if export_format not in FORMATS:
         raise InputError("format_unknown", value=export_format, known=", ".join(FORMATS))
+    if coord_type not in POINT_COORD_TYPES:
+        raise InputError("coord_type_unknown", value=coord_type, known=", ".join(POINT_COORD_TYPES))
     spec = FORMATS[export_format]
     columns = {**spec.columns, **(mapping or {})}
     date_format = date_format or spec.date_format
@@ -657,6 +677,7 @@ def import_issues(
                     columns,
                     taxonomy,
                     times=times,
+                    coord_type=coord_type,
                 )
                 text = {
                     name: getattr(parsed, name).to_numpy(dtype=object)
@@ -706,6 +727,7 @@ def import_issues(
                     generation=generation,
                     source=source,
                     import_id=report.import_id,
+                    coord_type=coord_type,
                 )
                 targets.update(batch.targets)
                 stored += len(take)

@@ -21,7 +21,7 @@ from gridmap.domain.categories import Category
 from gridmap.domain.routing import Decision, Step
 from gridmap.domain.workflow import open311_status
 from gridmap.errors import AmbiguousError, DatabaseError, InputError, NotFoundError
-from gridmap.geo.coords import to_wgs84
+from gridmap.geo.coords import POINT_COORD_TYPES, to_wgs84
 from gridmap.ingest.photos import Photo, clean_photos
 from gridmap.services import categories as category_service
 from gridmap.services import geocode as geocode_service
@@ -36,10 +36,7 @@ from gridmap.store.intake import EarlierAnswer, IntakeFacts
 LOGGER = logging.getLogger(__name__)
 
 CHANNELS = ("hotline", "app", "patrol", "open311", "import")
-# CGCS2000 and WGS84 (G1762) agree to a few centimetres: far below what a report's location
-# means, so cgcs2000 lon/lat are taken as they are. GCJ-02 and BD-09 are offsets of hundreds
-# of metres and are removed.
-COORD_TYPES = ("wgs84", "gcj02", "bd09", "cgcs2000")
+COORD_TYPES = POINT_COORD_TYPES  # wgs84, gcj02, bd09, cgcs2000 (geo.coords says why)
 MAX_DESCRIPTION = 5000
 MAX_SHORT_TEXT = 300
 # An HTML/XML tag or an entity-escaped one: a report has no use for markup, and a script tag

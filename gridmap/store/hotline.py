@@ -51,8 +51,10 @@ ROW_SCHEMA = pa.schema(
         ("reported_at", pa.timestamp("us", tz="UTC")),
         ("due_at", pa.timestamp("us", tz="UTC")),
         ("deadline_set", pa.int32()),
-        ("lon", pa.float64()),
+        ("lon", pa.float64()),  # WGS84
         ("lat", pa.float64()),
+        ("input_lon", pa.float64()),  # as the export gives them, in IssueBatch.coord_type
+        ("input_lat", pa.float64()),
         ("address", pa.string()),
         ("description", pa.string()),
         ("edge_distance_m", pa.float64()),
@@ -88,6 +90,7 @@ class IssueBatch:
     source: str
     generation: int | None
     import_id: int
+    coord_type: str = "wgs84"  # of the export's coordinates (rows' input_lon, input_lat)
 
 
 def start_import(
@@ -286,9 +289,9 @@ def issue_tables(
                 rows["lon"].to_numpy(zero_copy_only=False),
                 rows["lat"].to_numpy(zero_copy_only=False),
             ),
-            "input_lon": rows["lon"],
-            "input_lat": rows["lat"],
-            "input_coord_type": _constant("wgs84", n, pa.string()),
+            "input_lon": rows["input_lon"],
+            "input_lat": rows["input_lat"],
+            "input_coord_type": _constant(batch.coord_type, n, pa.string()),
             "address": rows["address"],
             "external_source": _constant(batch.source, n, pa.string()),
             "external_id": rows["external_id"],

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import psycopg
 import pytest
 
-from gridmap.errors import AmbiguousError
+from gridmap.errors import AmbiguousError, InputError
+from gridmap.geo import coords
 from gridmap.services import categories as category_service
 from gridmap.services import hotline
 from gridmap.services import routing as routing_service
@@ -342,3 +344,53 @@ def test_deadlines_computed_in_batches_with_a_shared_memo_equal_one_pass(
     assert sets == [whole.sets[g] for g in whole.group]
     due = pd.concat([d.due_at for d in halves], ignore_index=True)
     assert due.equals(whole.due_at)
+
+
+@pytest.mark.parametrize(
+    ("coord_type", "offset"),
+    [("gcj02", coords.wgs84_to_gcj02), ("bd09", coords.wgs84_to_bd09)],
+)
+def test_an_export_in_web_map_coordinates_is_placed_at_their_wgs84_points(
+    database, grid_with_categories, tmp_path, coord_type, offset
+):
+    """A Chinese export whose agents clicked on Amap or Baidu: the points are hundreds of
+    metres off WGS84. With --coord-type the issues land in their own cells, at the WGS84
+    points (within a millimetre), and keep the export's values as their input."""
+    points = [CELL_W1, CELL_E1]
+    lon, lat = offset(np.array([p[0] for p in points]), np.array([p[1] for p in points]))
+    rows = ["id,type,created,x,y"] + [
+        f"C{i},E0101,2026-03-02T09:0{i}:00+08:00,{float(x)!r},{float(y)!r}"
+        for i, (x, y) in enumerate(zip(lon, lat, strict=True))
+    ]
+    path = tmp_path / "web_map.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    report = hotline.import_issues(
+        database, grid_with_categories, path, mapping=MAPPING, coord_type=coord_type
+    )
+    assert report.imported == 2
+    with database.connection() as conn:
+        stored = conn.execute(
+            """
+            SELECT i.unit_code, ST_X(i.geom), ST_Y(i.geom), i.input_lon, i.input_lat,
+                   i.input_coord_type, p.lon, p.lat
+            FROM issue i JOIN placement p ON p.subject = 'issue' AND p.subject_id = i.id
+            ORDER BY i.external_id
+            """
+        ).fetchall()
+    assert [r[0] for r in stored] == ["320101001", "320102001"]
+    for (x, y), gx, gy, row in zip(points, lon, lat, stored, strict=True):
+        assert row[1:3] == pytest.approx((x, y), abs=1e-8)  # ~1 mm
+        assert row[3:5] == (gx, gy) and row[5] == coord_type
+        assert row[6:8] == pytest.approx((x, y), abs=1e-8)
+    # the offset is what the option removes: taken as WGS84, the points are elsewhere
+    moved = coords.to_wgs84(lon, lat, coord_type="wgs84")
+    assert abs(moved[0][0] - CELL_W1[0]) * 95_000 > 100  # metres at Nanjing's latitude
+
+
+def test_an_unknown_coordinate_system_refuses_the_import(database, grid_with_categories, tmp_path):
+    path = _export(tmp_path, ["U1"])
+    with pytest.raises(InputError, match="coord_type 'utm' is unknown"):
+        hotline.import_issues(
+            database, grid_with_categories, path, mapping=MAPPING, coord_type="utm"
+        )
+    assert _counts(database) == (0, 0, 0, 0, 0, 0)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pytest
 
+from gridmap.geo.coords import wgs84_to_gcj02
 from gridmap.services import apikeys as apikey_service
 from gridmap.services import intake
 from tests.conftest import STEP, X0, Y0
@@ -176,3 +178,33 @@ def test_a_hotline_import_prints_its_counts_in_both_languages_and_is_listed(
     assert listing[0].startswith("import ") and "12345  hotline.csv" in listing[0]
     assert "0 imported, 1 already imported, 2 rejected" in listing[0]
     assert sum(line.startswith("import ") for line in listing) == 2
+
+
+def test_a_hotline_import_takes_the_coordinate_system_of_its_columns(
+    run,  # noqa: F811
+    database,
+    load_small_grid,
+    tmp_path,
+):
+    assert run("categories", "load", "cn").exit_code == 0
+    x, y = wgs84_to_gcj02(np.array([X0 + STEP / 2]), np.array([Y0 + STEP / 4]))
+    export = tmp_path / "amap.csv"
+    export.write_text(
+        f"id,type,created,x,y\nG1,E0101,2026-03-02T09:00:00+08:00,{x[0]:.9f},{y[0]:.9f}\n",
+        encoding="utf-8",
+    )
+    mapping = ("id=external_id", "type=category", "created=reported_at", "x=lon", "y=lat")
+    args = [a for pair in mapping for a in ("--map", pair)]
+    wrong = run("issues", "import", export, *args, "--coord-type", "gcj")
+    assert wrong.exit_code == 1
+    assert "coord_type 'gcj' is unknown; use one of: wgs84, gcj02, bd09, cgcs2000" in wrong.output
+    assert "坐标类型 'gcj' 未知" in wrong.output
+    done = run("issues", "import", export, *args, "--coord-type", "gcj02")
+    assert done.exit_code == 0 and "1 imported" in done.output, done.output
+    with database.connection() as conn:
+        row = conn.execute("SELECT ST_X(geom), ST_Y(geom), input_coord_type FROM issue").fetchone()
+    assert row == (
+        pytest.approx(X0 + STEP / 2, abs=1e-7),
+        pytest.approx(Y0 + STEP / 4, abs=1e-7),
+        "gcj02",
+    )
