@@ -580,6 +580,7 @@ def issues_route(context: Context, issue_id: int, explain: bool, again: bool) ->
     show_default=True,
     help="system of the coordinate columns: wgs84, gcj02 (Amap, Tencent), bd09 (Baidu), cgcs2000",
 )
+@click.option("--encoding", help="a CSV's text encoding if not UTF-8, e.g. GB18030 (.xlsx: none)")
 @pass_context
 def issues_import(
     context: Context,
@@ -589,6 +590,7 @@ def issues_import(
     date_format: str | None,
     source: str | None,
     coord_type: str,
+    encoding: str | None,
 ) -> None:
     """Import a hotline export: located, routed, stored; rejected rows counted by reason."""
     with context.database() as database:
@@ -602,6 +604,7 @@ def issues_import(
             source=source,
             actor=getpass.getuser(),
             coord_type=coord_type,
+            encoding=encoding,
         )
     click.echo(
         bilingual(

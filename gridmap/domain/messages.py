@@ -48,6 +48,25 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{path}: cannot read it as a boundary file: {reason}",
         "zh-CN": "{path}：无法作为边界文件读取：{reason}",
     },
+    # tables (hotline exports, point CSVs)
+    "table_unreadable": {
+        "en": "{path}: cannot read it as a table (CSV or .xlsx): {reason}",
+        "zh-CN": "{path}：无法作为表格（CSV 或 .xlsx）读取：{reason}",
+    },
+    "table_not_utf8": {
+        "en": "{path}: the text is not UTF-8; name its encoding, e.g. --encoding GB18030 "
+        "(Chinese Excel and most 12345 systems save CSV in GBK/GB18030)",
+        "zh-CN": "{path}：文本不是 UTF-8 编码；请指明编码，例如 --encoding GB18030"
+        "（中文版 Excel 及多数 12345 系统导出的 CSV 为 GBK/GB18030）",
+    },
+    "encoding_unknown": {
+        "en": "encoding {value!r} is unknown (e.g. UTF-8, GB18030, GBK, Big5)",
+        "zh-CN": "编码 {value!r} 未知（例如 UTF-8、GB18030、GBK、Big5）",
+    },
+    "table_format_unsupported": {
+        "en": "{path}: {suffix} files are not read; save it as .xlsx or CSV",
+        "zh-CN": "{path}：不读取 {suffix} 文件；请另存为 .xlsx 或 CSV",
+    },
     "zip_no_layer": {
         "en": "{path}: the zip holds no shapefile, GeoPackage or GeoJSON",
         "zh-CN": "{path}：压缩包中没有 Shapefile、GeoPackage 或 GeoJSON",

@@ -176,9 +176,9 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_export(path: Path) -> pd.DataFrame:
-    """Every row and column of the export as text."""
-    return read_text_table(path)
+def read_export(path: Path, *, encoding: str | None = None) -> pd.DataFrame:
+    """Every row and column of the export as text (CSV, or the first sheet of an .xlsx)."""
+    return read_text_table(path, encoding=encoding)
 
 
 @dataclass
@@ -616,11 +616,13 @@ def import_issues(
     source: str | None = None,
     actor: str = "import",
     coord_type: str = "wgs84",
+    encoding: str | None = None,
 ) -> ImportReport:
     """Import every row of ``path``; returns counts (imported, skipped, rejected by reason)
     and the id of the import's record. ``actor``: who ran it; ``coord_type``: the system of
     the coordinate columns (geo.coords.POINT_COORD_TYPES), each issue keeps them as given
-    (input_lon, input_lat) and is placed at their WGS84 point."""
+    (input_lon, input_lat) and is placed at their WGS84 point; ``encoding``: a CSV's text
+    encoding when it is not UTF-8 (e.g. GB18030)."""
     if export_format not in FORMATS:
         raise InputError("format_unknown", value=export_format, known=", ".join(FORMATS))
     if coord_type not in POINT_COORD_TYPES:
@@ -629,7 +631,7 @@ def import_issues(
     columns = {**spec.columns, **(mapping or {})}
     date_format = date_format or spec.date_format
     source = source or export_format
-    frame = read_export(path)
+    frame = read_export(path, encoding=encoding)
     for name in ("category", "reported_at", "lon", "lat"):
         if columns[name] not in frame.columns:
             raise InputError(

@@ -5,8 +5,11 @@ and each imported issue's rows (event, decision, placement, unit) across batches
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import numpy as np
+import openpyxl
 import psycopg
 import pytest
 
@@ -394,3 +397,43 @@ def test_an_unknown_coordinate_system_refuses_the_import(database, grid_with_cat
             database, grid_with_categories, path, mapping=MAPPING, coord_type="utm"
         )
     assert _counts(database) == (0, 0, 0, 0, 0, 0)
+
+
+def test_an_xlsx_export_and_a_gb18030_csv_import_like_the_utf8_csv(
+    database, grid_with_categories, tmp_path
+):
+    """12345 systems export workbooks (dates as date cells, in local time) or CSV in GB18030:
+    both give the same issues as the UTF-8 CSV they hold."""
+    book = openpyxl.Workbook()
+    book.active.append(["id", "type", "created", "x", "y"])
+    book.active.append(["X1", "E0101", datetime(2026, 3, 2, 9, 0), *CELL_W1])
+    book.active.append(["X2", "E0101", datetime(2026, 3, 2, 9, 5), *CELL_E1])
+    workbook = tmp_path / "export.xlsx"
+    book.save(workbook)
+    report = hotline.import_issues(database, grid_with_categories, workbook, mapping=MAPPING)
+    assert (report.imported, dict(report.rejected)) == (2, {})
+    gbk = tmp_path / "export_gbk.csv"
+    gbk.write_bytes(
+        (f"编号,类型,时间,经度,纬度\nG1,E0101,2026-03-02 09:10,{CELL_W1[0]},{CELL_W1[1]}\n").encode(
+            "gb18030"
+        )
+    )
+    chinese = hotline.parse_mapping(
+        ("编号=external_id", "类型=category", "时间=reported_at", "经度=lon", "纬度=lat")
+    )
+    with pytest.raises(InputError, match="--encoding GB18030"):
+        hotline.import_issues(database, grid_with_categories, gbk, mapping=chinese)
+    report = hotline.import_issues(
+        database, grid_with_categories, gbk, mapping=chinese, encoding="GB18030"
+    )
+    assert report.imported == 1
+    with database.connection() as conn:
+        stored = conn.execute(
+            "SELECT external_id, unit_code, reported_at FROM issue ORDER BY external_id"
+        ).fetchall()
+    shanghai = ZoneInfo("Asia/Shanghai")  # the cn set's time zone: local times are its
+    assert stored == [
+        ("G1", "320101001", datetime(2026, 3, 2, 9, 10, tzinfo=shanghai)),
+        ("X1", "320101001", datetime(2026, 3, 2, 9, 0, tzinfo=shanghai)),
+        ("X2", "320102001", datetime(2026, 3, 2, 9, 5, tzinfo=shanghai)),
+    ]
