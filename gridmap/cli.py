@@ -581,6 +581,11 @@ def issues_route(context: Context, issue_id: int, explain: bool, again: bool) ->
     help="system of the coordinate columns: wgs84, gcj02 (Amap, Tencent), bd09 (Baidu), cgcs2000",
 )
 @click.option("--encoding", help="a CSV's text encoding if not UTF-8, e.g. GB18030 (.xlsx: none)")
+@click.option(
+    "--category-map",
+    type=click.Path(path_type=Path),
+    help="table (CSV or .xlsx) of the export's category texts and their codes",
+)
 @pass_context
 def issues_import(
     context: Context,
@@ -591,6 +596,7 @@ def issues_import(
     source: str | None,
     coord_type: str,
     encoding: str | None,
+    category_map: Path | None,
 ) -> None:
     """Import a hotline export: located, routed, stored; rejected rows counted by reason."""
     with context.database() as database:
@@ -605,6 +611,7 @@ def issues_import(
             actor=getpass.getuser(),
             coord_type=coord_type,
             encoding=encoding,
+            category_map=category_map,
         )
     click.echo(
         bilingual(

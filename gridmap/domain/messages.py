@@ -63,6 +63,18 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "encoding {value!r} is unknown (e.g. UTF-8, GB18030, GBK, Big5)",
         "zh-CN": "编码 {value!r} 未知（例如 UTF-8、GB18030、GBK、Big5）",
     },
+    "category_map_columns": {
+        "en": "{path}: a category map needs two columns: the export's text, then the code",
+        "zh-CN": "{path}：分类对照表需要两列：导出文件中的类别文本，然后是小类代码",
+    },
+    "category_map_code": {
+        "en": "{path}, line {line}: the category set {name!r} has no category {code!r}",
+        "zh-CN": "{path} 第 {line} 行：分类集 {name!r} 中没有小类 {code!r}",
+    },
+    "category_map_text": {
+        "en": "{path}, line {line}: the text {text!r} is empty or mapped twice to different codes",
+        "zh-CN": "{path} 第 {line} 行：文本 {text!r} 为空，或被对照到不同的代码",
+    },
     "table_format_unsupported": {
         "en": "{path}: {suffix} files are not read; save it as .xlsx or CSV",
         "zh-CN": "{path}：不读取 {suffix} 文件；请另存为 .xlsx 或 CSV",

@@ -37,8 +37,9 @@ import pyarrow.compute as pc
 from gridmap.analysis.locate import UnitIndex
 from gridmap.config import Settings
 from gridmap.domain.calendar import DAY_BASED_UNITS, deadline_entry
+from gridmap.domain.categories import normalise_name
 from gridmap.domain.routing import decide
-from gridmap.errors import InputError
+from gridmap.errors import InputError, NotFoundError
 from gridmap.geo.coords import POINT_COORD_TYPES, to_wgs84
 from gridmap.ingest.tables import read_text_table
 from gridmap.services.categories import Taxonomy, responsibility_rules, taxonomy_in_use
@@ -199,6 +200,39 @@ class ParsedRows:
     reason: pd.Series
 
 
+def read_category_map(
+    path: Path, taxonomy: Taxonomy, *, encoding: str | None = None
+) -> dict[str, str]:
+    """An export's category texts -> codes of the set in use, from a table (CSV or .xlsx)
+    whose first column is the export's text and second the code; texts compare like the
+    set's own names (case, width and spaces ignored). Checked whole before anything is read
+    from the export: a code the set lacks, or one text given two codes, refuses the file with
+    its line."""
+    frame = read_text_table(path, encoding=encoding)
+    if frame.shape[1] < 2:
+        raise InputError("category_map_columns", path=path)
+    mapping: dict[str, str] = {}
+    for line, (text, code) in enumerate(frame.iloc[:, :2].itertuples(index=False), start=2):
+        text, code = str(text).strip(), str(code).strip()
+        if not text and not code:
+            continue
+        try:
+            taxonomy.categories.category(code)
+        except NotFoundError:
+            raise InputError(
+                "category_map_code",
+                path=path,
+                line=line,
+                code=code,
+                name=taxonomy.categories.name,
+            ) from None
+        key = normalise_name(text)
+        if not key or mapping.get(key, code) != code:
+            raise InputError("category_map_text", path=path, line=line, text=text)
+        mapping[key] = code
+    return mapping
+
+
 def row_fingerprints(frame: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
     """A hash of each of ``rows``' content (rows are positions), as 16 hex digits.
 
@@ -216,10 +250,12 @@ def parse_rows(
     *,
     times: TimeParser,
     coord_type: str = "wgs84",
+    category_map: dict[str, str] | None = None,
 ) -> ParsedRows:
     """Map the export's columns to the fields; categories by name (once per distinct name),
     dates by ``times`` (the deployment's time zone), coordinates as numbers in ``coord_type``
-    (geo.coords.POINT_COORD_TYPES), converted to WGS84."""
+    (geo.coords.POINT_COORD_TYPES), converted to WGS84. ``category_map`` (read_category_map)
+    is asked before the category set's own names."""
 
     def text(name: str) -> pd.Series:
         column = columns.get(name)
@@ -235,8 +271,9 @@ def parse_rows(
     names = text("category")
     known: dict[str, str] = {}
     for name in names.unique().tolist():
-        found = taxonomy.categories.by_external_name(str(name))
-        known[str(name)] = found.code if found is not None else ""
+        mapped = (category_map or {}).get(normalise_name(str(name)))
+        found = taxonomy.categories.by_external_name(str(name)) if mapped is None else None
+        known[str(name)] = mapped or (found.code if found is not None else "")
     category = names.map(known)
     reason[category == ""] = "unknown_category"
 
@@ -617,12 +654,14 @@ def import_issues(
     actor: str = "import",
     coord_type: str = "wgs84",
     encoding: str | None = None,
+    category_map: Path | None = None,
 ) -> ImportReport:
     """Import every row of ``path``; returns counts (imported, skipped, rejected by reason)
     and the id of the import's record. ``actor``: who ran it; ``coord_type``: the system of
     the coordinate columns (geo.coords.POINT_COORD_TYPES), each issue keeps them as given
     (input_lon, input_lat) and is placed at their WGS84 point; ``encoding``: a CSV's text
-    encoding when it is not UTF-8 (e.g. GB18030)."""
+    encoding when it is not UTF-8 (e.g. GB18030); ``category_map``: a table of the export's
+    category texts and their codes (read_category_map)."""
     if export_format not in FORMATS:
         raise InputError("format_unknown", value=export_format, known=", ".join(FORMATS))
     if coord_type not in POINT_COORD_TYPES:
@@ -643,6 +682,9 @@ def import_issues(
     report = ImportReport(source=source, rows=len(frame))
     with db.connection() as conn:
         taxonomy = taxonomy_in_use(conn)
+    categories = (
+        read_category_map(category_map, taxonomy, encoding=encoding) if category_map else None
+    )
     index = load_unit_index(db, settings)
     now = datetime.now(UTC)
     reasons = np.full(len(frame), "", dtype=object)  # why each row was not taken ('' if it was)
@@ -680,6 +722,7 @@ def import_issues(
                     taxonomy,
                     times=times,
                     coord_type=coord_type,
+                    category_map=categories,
                 )
                 text = {
                     name: getattr(parsed, name).to_numpy(dtype=object)

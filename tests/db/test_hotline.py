@@ -437,3 +437,43 @@ def test_an_xlsx_export_and_a_gb18030_csv_import_like_the_utf8_csv(
         ("X1", "320101001", datetime(2026, 3, 2, 9, 0, tzinfo=shanghai)),
         ("X2", "320102001", datetime(2026, 3, 2, 9, 5, tzinfo=shanghai)),
     ]
+
+
+def test_a_category_map_names_the_exports_own_category_texts(
+    database, grid_with_categories, tmp_path
+):
+    """A 12345 export names categories its own way ("市容环境/占道经营"): a two-column map
+    file gives their codes, case, width and spaces aside; texts it does not list still match
+    the set's own names and codes; a bad map refuses the import before anything is read."""
+    export = tmp_path / "export.csv"
+    export.write_text(
+        "id,type,created,x,y\n"
+        f"M1,市容环境 / 占道经营,2026-03-02T09:00:00+08:00,{CELL_W1[0]},{CELL_W1[1]}\n"
+        f"M2,ＲＯＡＤ  LIGHT,2026-03-02T09:01:00+08:00,{CELL_E1[0]},{CELL_E1[1]}\n"
+        f"M3,E0101,2026-03-02T09:02:00+08:00,{CELL_W1[0]},{CELL_W1[1]}\n"
+        f"M4,别的类别,2026-03-02T09:03:00+08:00,{CELL_W1[0]},{CELL_W1[1]}\n",
+        encoding="utf-8",
+    )
+    mapping = tmp_path / "categories.csv"
+    mapping.write_text(
+        "导出类别,代码\n市容环境/占道经营,E0101\nroad light,C0109\n\n", encoding="utf-8"
+    )
+    bad = tmp_path / "bad.csv"
+    bad.write_text("text,code\n占道经营,E0101\n路灯,NOPE\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"bad.csv, line 3: .* no category 'NOPE'"):
+        hotline.import_issues(
+            database, grid_with_categories, export, mapping=MAPPING, category_map=bad
+        )
+    bad.write_text("text,code\n占道经营,E0101\n占道 经营,C0109\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"line 3: the text '占道 经营' .* mapped twice"):
+        hotline.import_issues(
+            database, grid_with_categories, export, mapping=MAPPING, category_map=bad
+        )
+    assert _counts(database) == (0, 0, 0, 0, 0, 0)
+    report = hotline.import_issues(
+        database, grid_with_categories, export, mapping=MAPPING, category_map=mapping
+    )
+    assert (report.imported, dict(report.rejected)) == (3, {"unknown_category": 1})
+    with database.connection() as conn:
+        stored = dict(conn.execute("SELECT external_id, category_code FROM issue"))
+    assert stored == {"M1": "E0101", "M2": "C0109", "M3": "E0101"}
