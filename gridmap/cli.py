@@ -86,6 +86,16 @@ pass_context = click.make_pass_decorator(Context)
 # --- db ----------------------------------------------------------------------------------------
 
 
+# The coordinate system of reported points (geo.coords.POINT_COORD_TYPES): the services refuse
+# any other value with a message in both languages, so no click.Choice here.
+point_coord_type_option = click.option(
+    "--coord-type",
+    default="wgs84",
+    show_default=True,
+    help="coordinate system: wgs84, gcj02 (Amap, Tencent), bd09 (Baidu), cgcs2000",
+)
+
+
 @main.group()
 def db() -> None:
     """Database set-up."""
@@ -497,9 +507,7 @@ def issues_list(context: Context, state: str | None, category: str | None, limit
 @click.argument("issue_id", type=int)
 @click.option("--lon", type=float, help="longitude of the spot")
 @click.option("--lat", type=float, help="latitude of the spot")
-@click.option(
-    "--coord-type", default="wgs84", show_default=True, help="wgs84, gcj02, bd09, cgcs2000"
-)
+@point_coord_type_option
 @click.option("--candidate", type=int, help="use geocoding candidate N (from 1) instead")
 @click.option("--note", default="", help="why (kept with the event)")
 @pass_context
@@ -574,12 +582,7 @@ def issues_route(context: Context, issue_id: int, explain: bool, again: bool) ->
     help="name of the source system (default: the format); with the "
     "row id it makes a row unique, so a second import adds nothing",
 )
-@click.option(
-    "--coord-type",
-    default="wgs84",
-    show_default=True,
-    help="system of the coordinate columns: wgs84, gcj02 (Amap, Tencent), bd09 (Baidu), cgcs2000",
-)
+@point_coord_type_option
 @click.option("--encoding", help="a CSV's text encoding if not UTF-8, e.g. GB18030 (.xlsx: none)")
 @click.option(
     "--category-map",
