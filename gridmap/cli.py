@@ -576,7 +576,11 @@ def issues_route(context: Context, issue_id: int, explain: bool, again: bool) ->
     metavar="COLUMN=FIELD",
     help=f"read FIELD from COLUMN; fields: {', '.join(hotline_service.FIELDS)}",
 )
-@click.option("--date-format", help="strptime format of the date column (default: ISO 8601)")
+@click.option(
+    "--date-format",
+    help="strptime format of the date columns (default: ISO 8601, or year first as in "
+    "2026/3/2 9:05, 2026.3.2 or 2026年3月2日 09:05)",
+)
 @click.option(
     "--source",
     help="name of the source system (default: the format); with the "

@@ -113,6 +113,25 @@ def parse_mapping(pairs: tuple[str, ...]) -> dict[str, str]:
 
 
 _ZONE_SUFFIX = r"(?:Z|[+-]\d\d:?\d\d)$"
+# Without --date-format, local times that are not ISO 8601 are tried in these layouts, the
+# ones Chinese 12345 systems and spreadsheets write (month and day with or without a leading
+# zero). All are year first, so none can be misread; day-first or month-first dates (3/2/2026)
+# stay unreadable (bad_date) until --date-format says which they are.
+YEAR_FIRST_FORMATS = (
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%Y/%m/%d",
+    "%Y.%m.%d %H:%M:%S",
+    "%Y.%m.%d %H:%M",
+    "%Y.%m.%d",
+    "%Y年%m月%d日 %H:%M:%S",
+    "%Y年%m月%d日 %H:%M",
+    "%Y年%m月%d日%H:%M:%S",
+    "%Y年%m月%d日%H:%M",
+    "%Y年%m月%d日 %H时%M分%S秒",
+    "%Y年%m月%d日 %H时%M分",
+    "%Y年%m月%d日",
+)
 
 
 class TimeParser:
@@ -161,7 +180,13 @@ class TimeParser:
                 values[aware], format=self._format, errors="coerce", utc=True
             )
         if (~aware).any():
-            local = pd.to_datetime(values[~aware], format=self._format, errors="coerce")
+            texts = values[~aware]
+            local = pd.to_datetime(texts, format=self._format, errors="coerce")
+            for layout in YEAR_FIRST_FORMATS if self._format == "ISO8601" else ():
+                unread = local.isna() & (texts != "")
+                if not unread.any():
+                    break
+                local[unread] = pd.to_datetime(texts[unread], format=layout, errors="coerce")
             out[~aware] = local.dt.tz_localize(
                 self._zone, ambiguous="NaT", nonexistent="NaT"
             ).dt.tz_convert("UTC")

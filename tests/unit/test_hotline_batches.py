@@ -64,3 +64,42 @@ def test_times_are_parsed_alike_whichever_batch_they_come_in():
         ]
     # 02:30 on 8 March does not exist in Los Angeles, 01:30 on 1 November happens twice
     assert pd.isna(parser(pd.Series(["2020-03-08T02:30:00", "2020-11-01T01:30:00"]))).all()
+
+
+def test_without_a_date_format_year_first_local_layouts_are_read_too():
+    """Chinese 12345 exports write times like 2026/3/2 9:05 or 2026年3月2日 09:05: read without
+    --date-format, in the deployment's zone. Month- or day-first dates are ambiguous and stay
+    unread; with --date-format only that format is used."""
+    from zoneinfo import ZoneInfo
+
+    import pandas as pd
+
+    zone = ZoneInfo("Asia/Shanghai")
+    texts = [
+        "2026/3/2 9:05",
+        "2026/03/02 09:05:30",
+        "2026.3.2 9:05",
+        "2026年3月2日 09:05",
+        "2026年3月2日9:05",
+        "2026年3月2日 9时5分",
+        "2026/3/2",
+        "2026-03-02T09:05:00+08:00",
+        "3/2/2026 9:05",
+        "",
+    ]
+    got = hotline.TimeParser(None, zone)(pd.Series(texts, dtype="str"))
+    local = [None if pd.isna(t) else t.tz_convert(zone).strftime("%Y-%m-%d %H:%M:%S") for t in got]
+    assert local == [
+        "2026-03-02 09:05:00",
+        "2026-03-02 09:05:30",
+        "2026-03-02 09:05:00",
+        "2026-03-02 09:05:00",
+        "2026-03-02 09:05:00",
+        "2026-03-02 09:05:00",
+        "2026-03-02 00:00:00",
+        "2026-03-02 09:05:00",
+        None,
+        None,
+    ]
+    explicit = hotline.TimeParser("%m/%d/%Y %H:%M", zone)(pd.Series(texts, dtype="str"))
+    assert [pd.isna(t) for t in explicit] == [True] * 8 + [False, True]
