@@ -22,6 +22,7 @@ import json
 import logging
 import threading
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -67,12 +68,14 @@ FIELDS = (
 class ExportFormat:
     """How one kind of export names its columns and writes its dates."""
 
-    columns: dict[str, str]  # field -> column
-    date_format: str | None  # strptime format; None = ISO 8601
+    columns: dict[str, str]  # field -> column (matched ignoring case, width and spaces)
+    date_formats: tuple[str, ...]  # strptime formats, tried in turn; () = DEFAULT_DATE_FORMATS
 
 
 FORMATS = {
-    # MyLA311 open data (data/los_angeles/la311_2020_sample_10k.csv): dates like 1/1/20 0:05
+    # MyLA311 (data/los_angeles/la311_2020_sample_10k.csv, from hackforla/311-data: dates like
+    # 1/1/20 0:05); the city's own open-data download names the same columns in CamelCase
+    # (SRNumber, CreatedDate) and writes 01/01/2020 12:05:00 AM
     "la311": ExportFormat(
         columns={
             "external_id": "srnumber",
@@ -83,10 +86,10 @@ FORMATS = {
             "address": "address",
             "closed_at": "closeddate",
         },
-        date_format="%m/%d/%y %H:%M",
+        date_formats=("%m/%d/%y %H:%M", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M"),
     ),
     # a generic export: columns named like the fields; --map renames, --date-format parses
-    "csv": ExportFormat(columns={f: f for f in FIELDS}, date_format=None),
+    "csv": ExportFormat(columns={f: f for f in FIELDS}, date_formats=()),
 }
 
 
@@ -101,6 +104,18 @@ class ImportReport:
     targets: Counter[str] = field(default_factory=Counter)
 
 
+def match_columns(columns: dict[str, str], present: Iterable[Any]) -> dict[str, str]:
+    """``columns`` (field -> column) with each column named as the export spells it: an exact
+    name first, else the one that differs only in case, width or spaces (SRNumber for
+    srnumber); a column found neither way is left as given (reported missing if required)."""
+    names = [str(c) for c in present]
+    loose = {normalise_name(c): c for c in reversed(names)}  # the first spelling wins
+    return {
+        field: column if column in names else loose.get(normalise_name(column), column)
+        for field, column in columns.items()
+    }
+
+
 def parse_mapping(pairs: tuple[str, ...]) -> dict[str, str]:
     """``column=field`` pairs from the command line."""
     mapping: dict[str, str] = {}
@@ -113,11 +128,12 @@ def parse_mapping(pairs: tuple[str, ...]) -> dict[str, str]:
 
 
 _ZONE_SUFFIX = r"(?:Z|[+-]\d\d:?\d\d)$"
-# Without --date-format, local times that are not ISO 8601 are tried in these layouts, the
-# ones Chinese 12345 systems and spreadsheets write (month and day with or without a leading
-# zero). All are year first, so none can be misread; day-first or month-first dates (3/2/2026)
-# stay unreadable (bad_date) until --date-format says which they are.
-YEAR_FIRST_FORMATS = (
+# Without --date-format: ISO 8601, then the layouts Chinese 12345 systems and spreadsheets
+# write (month and day with or without a leading zero). All are year first, so none can be
+# misread; day-first or month-first dates (3/2/2026) stay unreadable (bad_date) until
+# --date-format says which they are.
+DEFAULT_DATE_FORMATS = (
+    "ISO8601",
     "%Y/%m/%d %H:%M:%S",
     "%Y/%m/%d %H:%M",
     "%Y/%m/%d",
@@ -145,8 +161,8 @@ class TimeParser:
     (dictionary encoding, ``index_in``): a Python dict or a pandas Index lookup of each
     batch's distinct texts cost more than the parsing it saved."""
 
-    def __init__(self, date_format: str | None, zone: ZoneInfo) -> None:
-        self._format = date_format or "ISO8601"
+    def __init__(self, date_formats: Sequence[str], zone: ZoneInfo) -> None:
+        self._formats = tuple(date_formats) or DEFAULT_DATE_FORMATS
         self._zone = zone
         self._texts = pa.array([], pa.string())  # every distinct text parsed so far
         self._times = np.zeros(0, dtype="datetime64[ns]")  # its time (UTC), NaT if unreadable
@@ -176,21 +192,23 @@ class TimeParser:
         aware = found.fillna(False).to_numpy(dtype=bool)
         out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
         if aware.any():
-            out[aware] = pd.to_datetime(
-                values[aware], format=self._format, errors="coerce", utc=True
-            )
+            out[aware] = self._read(values[aware], utc=True)
         if (~aware).any():
-            texts = values[~aware]
-            local = pd.to_datetime(texts, format=self._format, errors="coerce")
-            for layout in YEAR_FIRST_FORMATS if self._format == "ISO8601" else ():
-                unread = local.isna() & (texts != "")
-                if not unread.any():
-                    break
-                local[unread] = pd.to_datetime(texts[unread], format=layout, errors="coerce")
+            local = self._read(values[~aware], utc=False)
             out[~aware] = local.dt.tz_localize(
                 self._zone, ambiguous="NaT", nonexistent="NaT"
             ).dt.tz_convert("UTC")
         return out
+
+    def _read(self, texts: pd.Series, *, utc: bool) -> pd.Series:
+        """Each text in the first of the formats that reads it (NaT if none does)."""
+        times = pd.to_datetime(texts, format=self._formats[0], errors="coerce", utc=utc)
+        for layout in self._formats[1:]:
+            unread = times.isna() & (texts != "")
+            if not unread.any():
+                break
+            times[unread] = pd.to_datetime(texts[unread], format=layout, errors="coerce", utc=utc)
+        return times
 
 
 def file_sha256(path: Path) -> str:
@@ -693,9 +711,10 @@ def import_issues(
         raise InputError("coord_type_unknown", value=coord_type, known=", ".join(POINT_COORD_TYPES))
     spec = FORMATS[export_format]
     columns = {**spec.columns, **(mapping or {})}
-    date_format = date_format or spec.date_format
+    date_formats = (date_format,) if date_format else spec.date_formats
     source = source or export_format
     frame = read_export(path, encoding=encoding)
+    columns = match_columns(columns, frame.columns)
     for name in ("category", "reported_at", "lon", "lat"):
         if columns[name] not in frame.columns:
             raise InputError(
@@ -730,7 +749,7 @@ def import_issues(
             file_sha256=file_sha256(path),
             actor=actor,
         )
-        times = TimeParser(date_format, ZoneInfo(taxonomy.categories.timezone))
+        times = TimeParser(date_formats, ZoneInfo(taxonomy.categories.timezone))
         generation = unit_store.active_generation(conn)
         facts = routing_facts(conn, index, taxonomy.categories.name, at=now)
         taken = np.zeros(0, dtype=object)  # ids of the rows stored so far

@@ -477,3 +477,40 @@ def test_a_category_map_names_the_exports_own_category_texts(
     with database.connection() as conn:
         stored = dict(conn.execute("SELECT external_id, category_code FROM issue"))
     assert stored == {"M1": "E0101", "M2": "C0109", "M3": "E0101"}
+
+
+def test_la311_reads_the_citys_own_download_as_well_as_the_sample(
+    database, grid_with_categories, tmp_path
+):
+    """--format la311 takes the sample's spelling (srnumber, 1/1/20 0:05) and the city's
+    open-data download (SRNumber, 01/01/2020 12:05:00 AM): columns match ignoring case, and
+    the format's date layouts are tried in turn."""
+    sample = tmp_path / "sample.csv"
+    sample.write_text(
+        "srnumber,requesttype,createddate,closeddate,latitude,longitude\n"
+        f"1-1,E0101,3/2/26 9:05,,{CELL_W1[1]},{CELL_W1[0]}\n",
+        encoding="utf-8",
+    )
+    download = tmp_path / "download.csv"
+    download.write_text(
+        "SRNumber,RequestType,CreatedDate,ClosedDate,Latitude,Longitude\n"
+        f"1-2,E0101,03/02/2026 09:05:00 PM,03/03/2026 08:00:00 AM,{CELL_E1[1]},{CELL_E1[0]}\n",
+        encoding="utf-8",
+    )
+    for path in (sample, download):
+        report = hotline.import_issues(database, grid_with_categories, path, export_format="la311")
+        assert (report.imported, dict(report.rejected)) == (1, {}), path.name
+    shanghai = ZoneInfo("Asia/Shanghai")
+    with database.connection() as conn:
+        stored = conn.execute(
+            "SELECT external_id, unit_code, reported_at, closed_at FROM issue ORDER BY 1"
+        ).fetchall()
+    assert stored == [
+        ("1-1", "320101001", datetime(2026, 3, 2, 9, 5, tzinfo=shanghai), None),
+        (
+            "1-2",
+            "320102001",
+            datetime(2026, 3, 2, 21, 5, tzinfo=shanghai),
+            datetime(2026, 3, 3, 8, 0, tzinfo=shanghai),
+        ),
+    ]

@@ -40,7 +40,7 @@ def test_times_are_parsed_alike_whichever_batch_they_come_in():
     import pandas as pd
 
     zone = ZoneInfo("America/Los_Angeles")
-    parser = hotline.TimeParser(None, zone)  # ISO 8601
+    parser = hotline.TimeParser((), zone)  # ISO 8601
     batches = [
         ["2020-03-08T01:30:00", "2020-03-08T01:30:00", "", "2020-03-08T10:00:00+08:00"],
         ["2020-03-08T02:30:00", "yesterday", "2020-03-08T01:30:00", "2020-11-01T01:30:00"],
@@ -87,7 +87,7 @@ def test_without_a_date_format_year_first_local_layouts_are_read_too():
         "3/2/2026 9:05",
         "",
     ]
-    got = hotline.TimeParser(None, zone)(pd.Series(texts, dtype="str"))
+    got = hotline.TimeParser((), zone)(pd.Series(texts, dtype="str"))
     local = [None if pd.isna(t) else t.tz_convert(zone).strftime("%Y-%m-%d %H:%M:%S") for t in got]
     assert local == [
         "2026-03-02 09:05:00",
@@ -101,5 +101,5 @@ def test_without_a_date_format_year_first_local_layouts_are_read_too():
         None,
         None,
     ]
-    explicit = hotline.TimeParser("%m/%d/%Y %H:%M", zone)(pd.Series(texts, dtype="str"))
+    explicit = hotline.TimeParser(("%m/%d/%Y %H:%M",), zone)(pd.Series(texts, dtype="str"))
     assert [pd.isna(t) for t in explicit] == [True] * 8 + [False, True]
