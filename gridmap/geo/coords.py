@@ -20,6 +20,7 @@ COORD_TYPES = ("wgs84", "gcj02", "bd09")
 # agree to a few centimetres, far below what a report's location means, so its lon/lat are
 # taken as they are. GCJ-02 and BD-09 are offsets of hundreds of metres and are removed.
 POINT_COORD_TYPES = (*COORD_TYPES, "cgcs2000")
+TAKEN_AS_WGS84 = ("wgs84", "cgcs2000")  # no offset to remove
 
 # Krasovsky 1940 ellipsoid, as used by the GCJ-02 formula
 _A = 6378245.0
@@ -139,7 +140,7 @@ def wgs84_to_bd09(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 def to_wgs84(lon: np.ndarray, lat: np.ndarray, *, coord_type: str) -> tuple[np.ndarray, np.ndarray]:
     """Convert from ``coord_type`` (POINT_COORD_TYPES) to WGS84."""
-    if coord_type in ("wgs84", "cgcs2000"):
+    if coord_type in TAKEN_AS_WGS84:
         return np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
     if coord_type == "gcj02":
         return gcj02_to_wgs84(lon, lat)

@@ -613,8 +613,11 @@ def issue_batch(
         issue_ids,
         placement_ids,
     )
-    kinds = np.array([d["target_kind"] for d in facts.decisions], dtype=object)
-    return PreparedBatch(tables, Counter(kinds[decision].tolist()))
+    numbers, counts = np.unique(decision, return_counts=True)
+    targets: Counter[str] = Counter()
+    for number, count in zip(numbers.tolist(), counts.tolist(), strict=True):
+        targets[facts.decisions[number]["target_kind"]] += count
+    return PreparedBatch(tables, targets)
 
 
 class BatchWriter:

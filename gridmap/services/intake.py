@@ -21,7 +21,7 @@ from gridmap.domain.categories import Category
 from gridmap.domain.routing import Decision, Step
 from gridmap.domain.workflow import open311_status
 from gridmap.errors import AmbiguousError, DatabaseError, InputError, NotFoundError
-from gridmap.geo.coords import POINT_COORD_TYPES, to_wgs84
+from gridmap.geo.coords import POINT_COORD_TYPES, TAKEN_AS_WGS84, to_wgs84
 from gridmap.ingest.photos import Photo, clean_photos
 from gridmap.services import categories as category_service
 from gridmap.services import geocode as geocode_service
@@ -123,7 +123,7 @@ def to_wgs84_point(lon: Any, lat: Any, coord_type: str) -> tuple[float, float]:
         raise InputError("coord_type_unknown", value=coord_type, known=", ".join(COORD_TYPES))
     x = check_coordinate(lon, name="lon", low=-180, high=180)
     y = check_coordinate(lat, name="lat", low=-90, high=90)
-    if coord_type in ("wgs84", "cgcs2000"):
+    if coord_type in TAKEN_AS_WGS84:  # no arrays for the common case
         return x, y
     wx, wy = to_wgs84(np.array([x]), np.array([y]), coord_type=coord_type)
     return float(wx[0]), float(wy[0])

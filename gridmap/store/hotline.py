@@ -245,23 +245,25 @@ def issue_tables(
         return []
     assert len(issue_ids) == len(placement_ids) == n
     issue_id, placement_id = pa.array(issue_ids), pa.array(placement_ids)
+    route = rows["route"].to_numpy()
+    # the decisions this batch's rows use (the import's so far are many more), as a table in
+    # the order of their numbers; ``used`` maps a number to its row there
+    used = np.unique(route // 2)
     decisions = pa.Table.from_pylist(
-        [{c: d[c] for c in _DECISION_SCHEMA.names} for d in batch.decisions],
+        [{c: batch.decisions[d][c] for c in _DECISION_SCHEMA.names} for d in used.tolist()],
         schema=_DECISION_SCHEMA,
     )
-    route = rows["route"].to_numpy()
-    on_route = decisions.take(pa.array(route // 2))
+    on_route = decisions.take(pa.array(np.searchsorted(used, route // 2)))
     route_state = _route_state(on_route["target_kind"], route % 2 == 1)
     new_routes = np.asarray(batch.new_routes, dtype=np.int64)
-    new_decisions = new_routes // 2
+    new_decisions = new_routes // 2  # each among the batch's own
+    new_rows = pa.array(np.searchsorted(used, new_decisions))
     route_table = pa.table(
         {
             "import_id": _constant(batch.import_id, len(new_routes), pa.int64()),
             "route": pa.array(new_routes, pa.int32()),
-            "to_state": _route_state(
-                decisions["target_kind"].take(pa.array(new_decisions)), new_routes % 2 == 1
-            ),
-            **{c: decisions[c].take(pa.array(new_decisions)) for c in decisions.column_names},
+            "to_state": _route_state(decisions["target_kind"].take(new_rows), new_routes % 2 == 1),
+            **{c: decisions[c].take(new_rows) for c in decisions.column_names},
             "steps": pa.array(
                 [
                     json.dumps(batch.decisions[d]["steps"], ensure_ascii=False, default=str)
