@@ -30,7 +30,7 @@ from gridmap.services.locate import check_coordinate
 from gridmap.services.routing import decide_route, decision_record, explain_steps, worker_options
 from gridmap.store import intake as intake_store
 from gridmap.store import issues as issue_store
-from gridmap.store.db import Database
+from gridmap.store.db import Database, json_text
 from gridmap.store.intake import EarlierAnswer, IntakeFacts
 
 LOGGER = logging.getLogger(__name__)
@@ -444,7 +444,7 @@ def _submit(
                     department=decision.department_code,
                 )
             )
-        body_json = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+        body_json = json_text(body)
         outcome = intake_store.write_issue(
             conn,
             facts.issue_id,
@@ -475,7 +475,7 @@ def _submit(
                     idempotency_key,
                     fingerprint=print_,
                     status=200,
-                    body_json=json.dumps(body, ensure_ascii=False, default=str),
+                    body_json=json_text(body),
                     issue_id=existing,
                 )
             return IntakeResult(200, body, replayed=True)

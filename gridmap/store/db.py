@@ -9,11 +9,13 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import orjson
 import pandas as pd
 import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
+from psycopg.types.json import set_json_loads
 from psycopg_pool import ConnectionPool
 
 from gridmap.errors import DatabaseError
@@ -21,6 +23,22 @@ from gridmap.errors import DatabaseError
 LOGGER = logging.getLogger(__name__)
 
 _BLOCK = 1 << 22  # bytes per copy.write(): few calls, bounded memory per call
+
+
+_JSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+
+
+def json_text(value: Any) -> str:
+    """``value`` as compact JSON text for a json/jsonb parameter or an answer: non-ASCII kept,
+    datetimes in ISO 8601, numpy numbers as numbers, NaN as null (jsonb refuses NaN), anything
+    else as its str(). orjson, not the json module: intake encodes several values per request
+    and its server process is bound by its Python time (benchmarks/intake.py)."""
+    return orjson.dumps(value, default=str, option=_JSON_OPTIONS).decode()
+
+
+def _configure(conn: psycopg.Connection) -> None:
+    """Every pooled connection parses JSON results with orjson (for the same reason)."""
+    set_json_loads(orjson.loads, conn)
 
 
 def redact_url(url: str) -> str:
@@ -76,6 +94,7 @@ class Database:
                 open=False,
                 name="gridmap",
                 timeout=10,
+                configure=_configure,
             )
             try:
                 pool.open(wait=True, timeout=10)

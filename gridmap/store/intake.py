@@ -8,7 +8,6 @@ intake's time (benchmarks/intake.py)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,14 +16,18 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
+from gridmap.store.db import json_text
 from gridmap.store.issues import NEARBY_OPEN_CTES, issue_insert_sql, issue_params
 from gridmap.store.units import EDGE_DISTANCE_SQL, LOCATE_CTES
 from gridmap.store.workers import WORKERS_ON_UNITS_SQL, group_by_unit
 
 DUPLICATES_SHOWN = 10
 
-# The duplicates' timestamps come as timestamptz, not JSON text: they are shown like every
-# other timestamp.
+# One JSON value, not a row of columns: psycopg sets up a loader per result column on every
+# execute (a cursor's loaders are not kept), which cost more client CPU than parsing the
+# whole answer as one JSON text (benchmarks/intake.py: intake's server process is bound by its
+# Python time). The duplicates' timestamps come as JSON text: ISO 8601 in the session's time
+# zone, as the answer shows every timestamp.
 #
 # No comments inside the SQL text, and little indentation: psycopg caches its parsing of a
 # query (placeholders to $n) only up to 4,096 characters, and re-parsing this one on every
@@ -39,20 +42,17 @@ WITH RECURSIVE {LOCATE_CTES}, duty AS (
 ), {NEARBY_OPEN_CTES}, earlier AS (
     SELECT fingerprint, status, body FROM idempotency_key WHERE key = %(key)s
 )
-SELECT
-    (SELECT fingerprint FROM earlier) AS earlier_fingerprint,
-    (SELECT status FROM earlier) AS earlier_status,
-    (SELECT body FROM earlier) AS earlier_body,
-    nextval('issue_id_seq'::regclass) AS issue_id,
-    (SELECT version FROM reference_version) AS reference_version,
-    (SELECT json_agg(json_build_object('level', level, 'code', code, 'name', name)
-                     ORDER BY depth DESC) FROM chain) AS chain,
-    {EDGE_DISTANCE_SQL} AS edge_distance_m,
-    (SELECT json_agg(duty ORDER BY rank) FROM duty) AS workers,
-    (SELECT json_agg(json_build_object('id', id, 'state', state, 'description', description,
-                                       'distance_m', distance_m) ORDER BY distance_m, id)
-     FROM nearby) AS duplicates,
-    (SELECT array_agg(reported_at ORDER BY distance_m, id) FROM nearby) AS duplicates_reported_at
+SELECT json_build_object(
+    'earlier', (SELECT row_to_json(earlier) FROM earlier),
+    'issue_id', nextval('issue_id_seq'::regclass),
+    'reference_version', (SELECT version FROM reference_version),
+    'chain', (SELECT json_agg(json_build_object('level', level, 'code', code, 'name', name)
+                              ORDER BY depth DESC) FROM chain),
+    'edge_distance_m', {EDGE_DISTANCE_SQL},
+    'workers', (SELECT json_agg(duty ORDER BY rank) FROM duty),
+    'duplicates', (SELECT json_agg(json_build_object('id', id, 'state', state,
+        'description', description, 'distance_m', distance_m, 'reported_at', reported_at)
+        ORDER BY distance_m, id) FROM nearby))
 """
 
 
@@ -90,44 +90,37 @@ def read_facts(
     since: datetime,
 ) -> IntakeFacts:
     lon, lat = point if point is not None else (None, None)
-    # binary results: the server formats no text (timestamps, numbers, arrays) and the client
-    # parses none; that halved this statement's cost on both sides (intake benchmark)
-    with conn.cursor(row_factory=dict_row, binary=True) as cur:
-        row = cur.execute(
-            _READ_SQL,
-            {
-                "key": key,
-                "lon": lon,
-                "lat": lat,
-                "levels": levels,
-                "gen": generation,
-                "at": at,
-                "radius": radius_m,
-                "set": set_name,
-                "cat": category_code,
-                "since": since,
-                "limit": DUPLICATES_SHOWN,
-            },
-        ).fetchone()
+    row = conn.execute(
+        _READ_SQL,
+        {
+            "key": key,
+            "lon": lon,
+            "lat": lat,
+            "levels": levels,
+            "gen": generation,
+            "at": at,
+            "radius": radius_m,
+            "set": set_name,
+            "cat": category_code,
+            "since": since,
+            "limit": DUPLICATES_SHOWN,
+        },
+    ).fetchone()
     assert row is not None
-    duplicates = [
-        {**d, "reported_at": reported_at}
-        for d, reported_at in zip(
-            row["duplicates"] or [], row["duplicates_reported_at"] or [], strict=True
-        )
-    ]
+    facts = row[0]
+    earlier = facts["earlier"]
     return IntakeFacts(
         earlier=(
-            EarlierAnswer(row["earlier_fingerprint"], row["earlier_status"], row["earlier_body"])
-            if row["earlier_fingerprint"] is not None
+            EarlierAnswer(earlier["fingerprint"], earlier["status"], earlier["body"])
+            if earlier is not None
             else None
         ),
-        issue_id=int(row["issue_id"]),
-        reference_version=int(row["reference_version"]),
-        chain=row["chain"] or [],
-        edge_distance_m=row["edge_distance_m"],
-        workers=group_by_unit(row["workers"] or []),
-        duplicates=duplicates,
+        issue_id=int(facts["issue_id"]),
+        reference_version=int(facts["reference_version"]),
+        chain=facts["chain"] or [],
+        edge_distance_m=facts["edge_distance_m"],
+        workers=group_by_unit(facts["workers"] or []),
+        duplicates=facts["duplicates"] or [],
     )
 
 
@@ -161,7 +154,9 @@ def store_answer(
 # Every row of one new issue in one statement, so in one transaction even in autocommit. The
 # issue's id was reserved by read_facts, so the answer kept with the key could be built before.
 # Nothing is written when the issue's (external_source, external_id) exists already: every other
-# CTE selects from new_issue. Parameters are binary (%(name)b), as in issue_insert_sql. The key
+# CTE selects from new_issue. Parameters are binary (%(name)b), as in issue_insert_sql; the
+# events come as one JSON array, not an array parameter per column (psycopg adapts each list
+# in Python, element by element). The key
 # is a plain INSERT: when a concurrent request with the same key got there first, this one
 # waits for it on the primary key and then fails (UniqueViolation) as a whole, which
 # write_issue reports as KEY_TAKEN.
@@ -171,8 +166,8 @@ WITH new_issue AS (
 ), events AS (
     INSERT INTO issue_event (issue_id, actor, from_state, to_state, data)
     SELECT new_issue.id, e.actor, e.from_state, e.to_state, e.data
-    FROM new_issue, unnest(%(event_actors)b::text[], %(event_from)b::text[],
-        %(event_to)b::text[], %(event_data)b::jsonb[])
+    FROM new_issue, ROWS FROM (jsonb_to_recordset(%(events)b::jsonb)
+        AS (actor text, from_state text, to_state text, data jsonb))
         WITH ORDINALITY AS e (actor, from_state, to_state, data, n)
     ORDER BY e.n
 ), decision AS (
@@ -243,11 +238,8 @@ def write_issue(
         **issue_params(values, lon=lon, lat=lat),
         **decision,
         "id": issue_id,
-        "event_actors": [e["actor"] for e in events],
-        "event_from": [e["from_state"] for e in events],
-        "event_to": [e["to_state"] for e in events],
-        "event_data": [json.dumps(e["data"], ensure_ascii=False, default=str) for e in events],
-        "steps": json.dumps(decision["steps"], ensure_ascii=False),
+        "events": json_text(events),
+        "steps": json_text(decision["steps"]),
         "key": key,
         "fingerprint": fingerprint,
         "body": body_json,

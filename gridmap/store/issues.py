@@ -4,7 +4,6 @@ keys, duplicate search and merges. Reporter contact columns are read only by
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from datetime import datetime
@@ -13,6 +12,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
+
+from gridmap.store.db import json_text
 
 LOGGER = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ JSON_COLUMNS = ("geocode", "attributes", "deadlines")
 
 
 def _json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, ensure_ascii=False, default=str)
+    return None if value is None else json_text(value)
 
 
 def issue_insert_sql() -> str:

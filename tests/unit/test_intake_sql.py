@@ -11,4 +11,6 @@ from gridmap.store import intake
 def test_intake_statements_are_short_enough_for_psycopgs_query_cache():
     limit = _queries.MAX_CACHED_STATEMENT_LENGTH
     assert len(intake._READ_SQL) <= limit
-    assert len(intake._WRITE_SQL) <= limit
+    assert len(intake._WRITE_SQL) == 4  # by (has a point, has photos)
+    for variant, text in intake._WRITE_SQL.items():
+        assert len(text) <= limit, variant
