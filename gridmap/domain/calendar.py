@@ -86,6 +86,11 @@ class WorkingCalendar:
     _periods_cache: dict[date, tuple[tuple[datetime, datetime], ...]] = field(
         default_factory=dict, init=False, repr=False
     )
+    # (filing day, count) -> deadline: a working-day deadline depends on the day only, and
+    # intake counts one or more for every report
+    _working_days_cache: dict[tuple[date, int], datetime] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
     _warned_years: set[int] = field(default_factory=set, init=False, repr=False)
 
     @property
@@ -175,12 +180,16 @@ class WorkingCalendar:
         return [(limit, self.add(start, limit.amount, limit.unit)) for limit in time_limits]
 
     def _add_working_days(self, filed: date, count: int) -> datetime:
-        day, done = filed, 0
-        while done < count:
-            day += timedelta(days=1)
-            if self.is_working_day(day):
-                done += 1
-        return self.working_periods_on(day)[-1][1].astimezone(self.zone)
+        cached = self._working_days_cache.get((filed, count))
+        if cached is None:
+            day, done = filed, 0
+            while done < count:
+                day += timedelta(days=1)
+                if self.is_working_day(day):
+                    done += 1
+            cached = self.working_periods_on(day)[-1][1].astimezone(self.zone)
+            self._working_days_cache[filed, count] = cached
+        return cached
 
     def _add_working_hours(self, instant: datetime, remaining: timedelta) -> datetime:
         # Terminates: validation guarantees a working weekday and a working period, and a

@@ -5,7 +5,6 @@ keys), and every malformed input refused with a clear message before anything is
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import math
 import re
@@ -261,8 +260,7 @@ def fingerprint(submission: IssueSubmission) -> str:
     their hash."""
     data = {k: v for k, v in submission.__dict__.items() if k not in ("photos", "actor")}
     data["photos"] = [hashlib.sha256(p).hexdigest() for p, _ in submission.photos]
-    text = json.dumps(data, sort_keys=True, default=str, ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return hashlib.sha256(json_text(data, sort_keys=True).encode()).hexdigest()
 
 
 # --- intake --------------------------------------------------------------------------------

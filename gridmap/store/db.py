@@ -28,12 +28,14 @@ _BLOCK = 1 << 22  # bytes per copy.write(): few calls, bounded memory per call
 _JSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
 
 
-def json_text(value: Any) -> str:
+def json_text(value: Any, *, sort_keys: bool = False) -> str:
     """``value`` as compact JSON text for a json/jsonb parameter or an answer: non-ASCII kept,
     datetimes in ISO 8601, numpy numbers as numbers, NaN as null (jsonb refuses NaN), anything
-    else as its str(). orjson, not the json module: intake encodes several values per request
-    and its server process is bound by its Python time (benchmarks/intake.py)."""
-    return orjson.dumps(value, default=str, option=_JSON_OPTIONS).decode()
+    else as its str(); ``sort_keys`` for a canonical text. orjson, not the json module: intake
+    encodes several values per request and its server process is bound by its Python time
+    (benchmarks/intake.py)."""
+    options = _JSON_OPTIONS | orjson.OPT_SORT_KEYS if sort_keys else _JSON_OPTIONS
+    return orjson.dumps(value, default=str, option=options).decode()
 
 
 def _configure(conn: psycopg.Connection) -> None:
