@@ -18,7 +18,7 @@ from psycopg.rows import dict_row
 
 from gridmap.store.db import json_text
 from gridmap.store.issues import NEARBY_OPEN_CTES, issue_insert_sql, issue_params
-from gridmap.store.units import EDGE_DISTANCE_SQL, LOCATE_CTES
+from gridmap.store.units import EDGE_DISTANCE_SQL, LOCATE_CTES, levels_text
 from gridmap.store.workers import WORKERS_ON_UNITS_SQL, group_by_unit
 
 DUPLICATES_SHOWN = 10
@@ -96,7 +96,7 @@ def read_facts(
             "key": key,
             "lon": lon,
             "lat": lat,
-            "levels": levels,
+            "levels": levels_text(levels),
             "gen": generation,
             "at": at,
             "radius": radius_m,

@@ -268,6 +268,13 @@ def insert_units(conn: psycopg.Connection, *, generation: int, level: str, units
 # edge between two cells) go to the lowest code, so the same point always lands in the same cell.
 # The CTEs (pt, hit, chain) and the edge distance are shared with intake's one-statement read
 # (store.intake), which adds its own CTEs to the same WITH RECURSIVE.
+def levels_text(levels: Sequence[str]) -> str:
+    """LOCATE_CTES's %(levels)s: the level names top first, comma-separated (a name is an
+    identifier, levels.Hierarchy.parse). One text, not an array parameter: psycopg adapts a
+    list element by element in Python, on every intake request (benchmarks/intake.py)."""
+    return ",".join(levels)
+
+
 LOCATE_CTES = f"""
 pt AS (
     SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS geom
@@ -275,7 +282,7 @@ pt AS (
     SELECT u.id, u.level, u.code, u.name, u.parent_level, u.parent_code, u.geom
     FROM admin_unit_part p JOIN admin_unit u ON u.id = p.unit_id, pt
     WHERE ST_Covers(p.geom, pt.geom) AND {IN_GENERATION}
-    ORDER BY array_position(%(levels)s::text[], u.level) DESC NULLS LAST, u.code
+    ORDER BY array_position(string_to_array(%(levels)s, ','), u.level) DESC NULLS LAST, u.code
     LIMIT 1
 ), chain AS (
     SELECT 0 AS depth, level, code, name, parent_level, parent_code FROM hit
@@ -314,7 +321,7 @@ def locate_point(
 ) -> tuple[list[dict[str, str]], float | None]:
     """The chain of units (top first) containing the point, and its distance to the edge."""
     rows = conn.execute(
-        LOCATE_SQL, {"lon": lon, "lat": lat, "levels": list(levels), "gen": generation}
+        LOCATE_SQL, {"lon": lon, "lat": lat, "levels": levels_text(levels), "gen": generation}
     ).fetchall()
     chain = [{"level": lv, "code": code, "name": name} for lv, code, name, _ in rows]
     edge = float(rows[0][3]) if rows else None
