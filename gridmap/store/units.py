@@ -262,6 +262,7 @@ def insert_units(conn: psycopg.Connection, *, generation: int, level: str, units
 
 # --- lookups ---------------------------------------------------------------------------------
 
+
 # Locate: the deepest unit whose lookup piece covers the point, then its ancestors by parent
 # reference, in one statement (one round trip; p99 well under a millisecond on cells).
 # ST_Covers, not ST_Contains: a point on a shared edge must still match. Ties (a point on the
