@@ -52,7 +52,7 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import numpy as np
@@ -78,6 +78,9 @@ from gridmap.services import categories as category_service
 from gridmap.store import workers as worker_store
 from gridmap.store.db import Database
 
+if TYPE_CHECKING:
+    from flask import Flask
+
 NAME = "intakebench"
 DEFAULT_URL = f"postgresql://postgres@localhost:5432/gridmap_bench_{NAME}"
 SEED = 20240611
@@ -95,22 +98,11 @@ DESCRIPTIONS = ("垃圾堆放", "路灯不亮", "井盖缺失", "占道经营", 
 # --- the server (a process of its own) -----------------------------------------------------------
 
 
-def serve(port: int) -> None:
-    """The real app plus the floor endpoint, under waitress with the settings `gridmap serve`
-    uses (threads, pool size and log level from the environment)."""
+def floor_app(app: Flask) -> Flask:
+    """``app`` plus the floor endpoint (and a readiness check for the server's start)."""
     from flask import Response, jsonify, request
 
-    from gridmap.app import create_app
-    from gridmap.app import serve as serve_app
     from gridmap.web.context import database
-
-    settings = Settings.from_env()
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    app = create_app(settings)
 
     @app.post(FLOOR_PATH)
     def floor() -> tuple[Response, int]:
@@ -130,7 +122,22 @@ def serve(port: int) -> None:
             conn.execute("SELECT 1")
         return jsonify({"ok": True})
 
-    serve_app(app, settings, host="127.0.0.1", port=port)
+    return app
+
+
+def serve(port: int) -> None:
+    """The real app plus the floor endpoint, under waitress with the settings `gridmap serve`
+    uses (threads, pool size and log level from the environment)."""
+    from gridmap.app import create_app
+    from gridmap.app import serve as serve_app
+
+    settings = Settings.from_env()
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    serve_app(floor_app(create_app(settings)), settings, host="127.0.0.1", port=port)
 
 
 def free_port() -> int:
