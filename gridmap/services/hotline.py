@@ -18,7 +18,6 @@ work is done once per distinct value (category name, unit x category, filing day
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import threading
 from collections import Counter
@@ -48,7 +47,7 @@ from gridmap.services.locate import load_unit_index
 from gridmap.services.routing import decision_record, route_input, workers_for
 from gridmap.store import hotline as hotline_store
 from gridmap.store import units as unit_store
-from gridmap.store.db import Database
+from gridmap.store.db import Database, json_text
 
 LOGGER = logging.getLogger(__name__)
 
@@ -498,9 +497,8 @@ def deadlines_for(
                     known[key] = calendar.add(start, limit.amount, limit.unit)
                 dues.append(known[key])
             sets.append(
-                json.dumps(
-                    [deadline_entry(limit, due) for limit, due in zip(limits, dues, strict=True)],
-                    ensure_ascii=False,
+                json_text(
+                    [deadline_entry(limit, due) for limit, due in zip(limits, dues, strict=True)]
                 )
             )
             lasts.append(max(dues).astimezone(UTC).replace(tzinfo=None) if dues else None)

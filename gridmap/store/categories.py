@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
+
+from gridmap.store.db import json_text
 
 LOGGER = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ def save_category_set(
             title_en,
             title_zh,
             source,
-            json.dumps(definition, ensure_ascii=False),
+            json_text(definition),
             calendar_name,
             calendar_text,
         ),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -11,7 +10,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from gridmap.errors import DatabaseError, InputError, NotFoundError
-from gridmap.store.db import copy_rows
+from gridmap.store.db import copy_rows, json_text
 from gridmap.store.units import IN_GENERATION
 
 LOGGER = logging.getLogger(__name__)
@@ -40,9 +39,7 @@ def create_facility_set(
         "COPY facility (set_id, feature, ref, name, type, geom, properties) FROM STDIN"
     ) as copy:
         for feature, ref, fname, ftype, wkb_hex, props in rows:
-            copy.write_row(
-                (set_id, feature, ref, fname, ftype, wkb_hex, json.dumps(props, ensure_ascii=False))
-            )
+            copy.write_row((set_id, feature, ref, fname, ftype, wkb_hex, json_text(props)))
     return set_id
 
 
@@ -107,7 +104,7 @@ def create_run(
             facility_set_id,
             generation,
             list(minutes),
-            json.dumps(parameters, ensure_ascii=False, default=str),
+            json_text(parameters),
         ),
     ).fetchone()
     assert row is not None
@@ -128,7 +125,7 @@ def finish_run(conn: psycopg.Connection, run_id: int, *, summary: dict[str, Any]
                                 finished_at = now()
         WHERE id = %s
         """,
-        (json.dumps(summary, ensure_ascii=False, default=str), run_id),
+        (json_text(summary), run_id),
     )
 
 

@@ -29,11 +29,11 @@ _JSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
 
 
 def json_text(value: Any, *, sort_keys: bool = False) -> str:
-    """``value`` as compact JSON text for a json/jsonb parameter or an answer: non-ASCII kept,
-    datetimes in ISO 8601, numpy numbers as numbers, NaN as null (jsonb refuses NaN), anything
-    else as its str(); ``sort_keys`` for a canonical text. orjson, not the json module: intake
-    encodes several values per request and its server process is bound by its Python time
-    (benchmarks/intake.py)."""
+    """``value`` as compact JSON text, for every json/jsonb parameter the store writes and for
+    intake's answers: non-ASCII kept, datetimes in ISO 8601, numpy numbers as numbers, NaN as
+    null (jsonb refuses NaN), anything else as its str(); ``sort_keys`` for a canonical text.
+    orjson, not the json module: intake encodes several values per request and its server
+    process is bound by its Python time (benchmarks/intake.py)."""
     options = _JSON_OPTIONS | orjson.OPT_SORT_KEYS if sort_keys else _JSON_OPTIONS
     return orjson.dumps(value, default=str, option=options).decode()
 

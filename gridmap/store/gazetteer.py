@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -11,7 +10,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from gridmap.errors import DatabaseError
-from gridmap.store.db import copy_rows
+from gridmap.store.db import copy_rows, json_text
 from gridmap.store.units import IN_GENERATION
 
 LOGGER = logging.getLogger(__name__)
@@ -152,7 +151,7 @@ def _record_build(
     }
     conn.execute(
         "INSERT INTO gazetteer_build (generation, sources, counts) VALUES (%s, %s, %s)",
-        (generation, list(sources), json.dumps(counts)),
+        (generation, list(sources), json_text(counts)),
     )
     conn.execute("ANALYZE gazetteer_entry")
     return counts

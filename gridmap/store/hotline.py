@@ -22,7 +22,6 @@ whole import is refused with ``AmbiguousError`` (409) and rolled back."""
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,7 +37,7 @@ from psycopg.types.json import Jsonb
 
 from gridmap.errors import AmbiguousError
 from gridmap.geo.geometry import POINT_EWKB_HEX_WIDTH, point_ewkb_hex
-from gridmap.store.db import arrow_table, copy_data, copy_rows, csv_data
+from gridmap.store.db import arrow_table, copy_data, copy_rows, csv_data, json_text
 
 LOGGER = logging.getLogger(__name__)
 
@@ -265,10 +264,7 @@ def issue_tables(
             "to_state": _route_state(decisions["target_kind"].take(new_rows), new_routes % 2 == 1),
             **{c: decisions[c].take(new_rows) for c in decisions.column_names},
             "steps": pa.array(
-                [
-                    json.dumps(batch.decisions[d]["steps"], ensure_ascii=False, default=str)
-                    for d in new_decisions.tolist()
-                ],
+                [json_text(batch.decisions[d]["steps"]) for d in new_decisions.tolist()],
                 pa.string(),
             ),
         }

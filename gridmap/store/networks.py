@@ -3,7 +3,6 @@ back as arrays."""
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -14,7 +13,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from gridmap.errors import DatabaseError, InputError, NotFoundError
-from gridmap.store.db import copy_rows
+from gridmap.store.db import copy_rows, json_text
 
 LOGGER = logging.getLogger(__name__)
 
@@ -53,7 +52,7 @@ def create_network(
                 INSERT INTO network (name, profile, source, metric_epsg, report)
                 VALUES (%s, %s, %s, %s, %s) RETURNING id
                 """,
-                (name, profile, source, metric_epsg, json.dumps(report, ensure_ascii=False)),
+                (name, profile, source, metric_epsg, json_text(report)),
             ).fetchone()
     except psycopg.errors.UniqueViolation as exc:
         raise InputError("network_exists", name=name) from exc

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from gridmap.errors import DatabaseError, NotFoundError
+from gridmap.store.db import json_text
 
 LOGGER = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def create_generation(conn: psycopg.Connection, *, description: str) -> int:
 def save_generation_report(conn: psycopg.Connection, generation: int, report: dict) -> None:
     conn.execute(
         "UPDATE boundary_generation SET report = %s WHERE id = %s",
-        (json.dumps(report, ensure_ascii=False), generation),
+        (json_text(report), generation),
     )
 
 
@@ -198,7 +198,7 @@ def level_counts(conn: psycopg.Connection, generation: int) -> dict[str, int]:
 
 
 def _properties_json(value: dict[str, Any]) -> Jsonb:
-    return Jsonb(value, dumps=lambda v: json.dumps(v, ensure_ascii=False, default=str))
+    return Jsonb(value, dumps=json_text)
 
 
 def insert_units(conn: psycopg.Connection, *, generation: int, level: str, units: NewUnits) -> int:
@@ -263,12 +263,6 @@ def insert_units(conn: psycopg.Connection, *, generation: int, level: str, units
 # --- lookups ---------------------------------------------------------------------------------
 
 
-# Locate: the deepest unit whose lookup piece covers the point, then its ancestors by parent
-# reference, in one statement (one round trip; p99 well under a millisecond on cells).
-# ST_Covers, not ST_Contains: a point on a shared edge must still match. Ties (a point on the
-# edge between two cells) go to the lowest code, so the same point always lands in the same cell.
-# The CTEs (pt, hit, chain) and the edge distance are shared with intake's one-statement read
-# (store.intake), which adds its own CTEs to the same WITH RECURSIVE.
 def levels_text(levels: Sequence[str]) -> str:
     """LOCATE_CTES's %(levels)s: the level names top first, comma-separated (a name is an
     identifier, levels.Hierarchy.parse). One text, not an array parameter: psycopg adapts a
@@ -276,6 +270,12 @@ def levels_text(levels: Sequence[str]) -> str:
     return ",".join(levels)
 
 
+# Locate: the deepest unit whose lookup piece covers the point, then its ancestors by parent
+# reference, in one statement (one round trip; p99 well under a millisecond on cells).
+# ST_Covers, not ST_Contains: a point on a shared edge must still match. Ties (a point on the
+# edge between two cells) go to the lowest code, so the same point always lands in the same cell.
+# The CTEs (pt, hit, chain) and the edge distance are shared with intake's one-statement read
+# (store.intake), which adds its own CTEs to the same WITH RECURSIVE.
 LOCATE_CTES = f"""
 pt AS (
     SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS geom
